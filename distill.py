@@ -195,7 +195,7 @@ def cmd_teacher(args):
                                                                desc=f" eval {d}").argmax(1), s.label)
                           for d, s in dev.items()}
                 history.append({"epoch": epoch + k / steps_per_epoch, "step": step,
-                                "loss": float(loss), "dev": result})
+                                "loss": loss.item(), "dev": result})
                 main = score(result[data.dev_splits(args.task)[0]], args.task)
                 print(f"\nstep {step}: dev {task.metric} {100 * main:.2f}", file=sys.stderr)
                 if best is None or main > best:
@@ -252,6 +252,313 @@ def cmd_logits(args):
 
 
 # ----------------------------------------------------------------------------------------------
+# Step 4: the student (section 3).  The objective is Eq. 1,
+#     L = alpha * L_CE + (1 - alpha) * L_distill,   L_distill = || z_teacher - z_student ||^2,
+# the mean squared error between the logits themselves: logits keep what probabilities squash
+# (how sure the teacher is, and how far from the other classes).  alpha = 0 was best.
+
+def distill_loss(student_logits, teacher_logits, labels, alpha=0.0, kind="mse", temperature=1.0):
+    """Eq. 1.  labels: gold labels for original examples, the teacher's argmax for augmented ones
+    (they have no gold label).  kind="kl" is Hinton et al.'s (2015) soft-target loss instead:
+    T^2 * KL(softmax(z_teacher / T) || softmax(z_student / T))."""
+    if kind == "mse":
+        soft = F.mse_loss(student_logits, teacher_logits)
+    else:
+        t = temperature
+        soft = t * t * F.kl_div(F.log_softmax(student_logits / t, -1), F.log_softmax(teacher_logits / t, -1),
+                                reduction="batchmean", log_target=True)
+    if alpha == 0:
+        return soft
+    return alpha * F.cross_entropy(student_logits, labels) + (1 - alpha) * soft
+
+
+class Words:
+    """Many sentences as word ids in one flat array (881k augmented sentences as Python lists
+    would take gigabytes): row i is flat[offsets[i]:offsets[i+1]].  An empty text reads as one
+    unknown word, so every row has a length of at least 1."""
+
+    def __init__(self, sentences=(), vocab=None):
+        ids = [vocab.encode(words) or [1] for words in sentences]       # 1 is [UNK]
+        self.lengths = np.array([len(x) for x in ids], dtype=np.int64)
+        self.offsets = np.concatenate([[0], np.cumsum(self.lengths)]).astype(np.int64)
+        self.flat = np.fromiter((i for x in ids for i in x), dtype=np.int32, count=int(self.offsets[-1]))
+
+    def __add__(self, other):
+        both = Words()
+        both.lengths = np.concatenate([self.lengths, other.lengths])
+        both.offsets = np.concatenate([self.offsets[:-1], other.offsets + self.offsets[-1]])
+        both.flat = np.concatenate([self.flat, other.flat])
+        return both
+
+    def batch(self, rows, device):
+        ids, _ = data.pad([self.flat[self.offsets[i]:self.offsets[i + 1]] for i in rows])
+        return torch.from_numpy(ids).to(device), torch.from_numpy(self.lengths[rows])
+
+
+def words_of(split, task_key, vocab):
+    return [Words(column, vocab) for column in data.task_tokens(split, task_key)]
+
+
+def student_forward(model, columns, rows, device):
+    """Logits for some rows of a split given as Words columns (one for single sentences, two
+    for pairs)."""
+    inputs = [t for column in columns for t in column.batch(rows, device)]
+    return model(*inputs)
+
+
+@torch.no_grad()
+def predict_student(model, columns, device, batch_size=512):
+    model.eval()
+    out = np.zeros((len(columns[0].lengths), model.out.out_features), dtype=np.float32)
+    for rows in data.length_batches(sum(c.lengths for c in columns), batch_size):
+        out[rows] = student_forward(model, columns, rows, device).cpu().numpy()
+    return out
+
+
+def build_vocab(args):
+    """Every word of the task's files (train, dev and test: words only, never labels), so the
+    frozen pretrained vectors also serve words the student never trains on."""
+    sentences = []
+    for split, _ in data.TASKS[args.task].splits:
+        for column in data.task_tokens(data.load_split(args.task, split, args.data_dir), args.task):
+            sentences += column
+    return data.Vocab.build(sentences)
+
+
+def cmd_student(args):
+    t0 = start(args)
+    device = torch.device(args.device)
+    task = data.TASKS[args.task]
+    out = Path(args.out)
+    if (out / "metrics.json").exists():
+        print(f"{out}/metrics.json exists: this student is trained; delete {out} to train it again")
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    vocab = build_vocab(args)
+    vocab.save(out / "vocab.txt")
+    vectors, _ = data.load_vectors(args.vectors or data.vectors_path(args.data_dir), vocab, seed=args.seed)
+
+    # The transfer set: the original train split (gold labels) plus, unless --no-distill, the
+    # augmented sentences (section 3.3), each with the teacher's logits.
+    train = data.load_split(args.task, "train", args.data_dir)
+    columns = words_of(train, args.task, vocab)
+    labels = np.asarray(train.label)
+    targets = np.load(args.train_logits) if not args.no_distill else np.zeros((len(train), len(task.labels)), np.float32)
+    if not args.no_distill and args.augmented:
+        aug = data.read_tsv(args.augmented, args.task)
+        aug_targets = np.load(args.augmented_logits)
+        columns = [a + b for a, b in zip(columns, words_of(aug, args.task, vocab))]
+        targets = np.concatenate([targets, aug_targets])
+        labels = np.concatenate([labels, aug_targets.argmax(1)])
+    alpha = 1.0 if args.no_distill else args.alpha
+    n = len(labels)
+    assert len(targets) == n, f"{n} training rows but {len(targets)} teacher logits"
+    dev = {d: data.load_split(args.task, d, args.data_dir) for d in data.dev_splits(args.task)}
+    dev_columns = {d: words_of(s, args.task, vocab) for d, s in dev.items()}
+
+    model = models.BiLSTMStudent(vectors, len(task.labels), args.hidden, args.fc, args.dropout,
+                                 not args.no_multichannel, args.pooling, pair=task.text_b is not None).to(device)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = (torch.optim.Adadelta(params, lr=args.lr, rho=0.95) if args.optimizer == "adadelta"
+                 else torch.optim.Adam(params, lr=args.lr))
+    print(f"student: {models.count_parameters(model, embeddings=False):,} parameters without embeddings; "
+          f"{n:,} training examples", file=sys.stderr)
+
+    # Resume: `last.pt` holds everything needed to continue after the last evaluation.
+    state = {"epoch": 0, "batch": 0, "best": None, "bad_evals": 0, "curve": [], "step": 0}
+    if (out / "last.pt").exists():
+        saved = torch.load(out / "last.pt", weights_only=False)
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        state = saved["state"]
+        torch.set_rng_state(saved["rng"])            # the same dropout masks as an unbroken run
+        print(f"resuming at epoch {state['epoch'] + 1}, batch {state['batch']}", file=sys.stderr)
+    lengths = sum(c.lengths for c in columns)
+    while state["epoch"] < args.epochs and state["bad_evals"] < args.patience:
+        batches = data.length_batches(lengths, args.batch_size, seed=args.seed * 1000 + state["epoch"])
+        every = max(1, len(batches) // args.evals_per_epoch)
+        bar = data.Progress(n, f"student epoch {state['epoch'] + 1}", "sentences",
+                            start=sum(len(b) for b in batches[:state["batch"]]))
+        losses = []
+        for k in range(state["batch"], len(batches)):
+            rows = batches[k]
+            model.train()
+            logits = student_forward(model, columns, rows, device)
+            loss = distill_loss(logits, torch.from_numpy(targets[rows]).to(device),
+                                torch.from_numpy(labels[rows]).to(device), alpha, args.loss, args.temperature)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+            state["step"] += 1
+            bar.update(len(rows))
+            if (k + 1) % every == 0 or k + 1 == len(batches):
+                state["batch"] = k + 1
+                evaluate_student(model, dev_columns, dev, args, device, state, float(np.mean(losses)), out, n)
+                losses = []
+                torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "state": state,
+                            "rng": torch.get_rng_state()}, out / "last.tmp")
+                (out / "last.tmp").replace(out / "last.pt")
+                if state["bad_evals"] >= args.patience:
+                    print(f"\nno better dev {task.metric} in {args.patience} evaluations: stopping",
+                          file=sys.stderr)
+                    break
+        bar.close()
+        if state["bad_evals"] < args.patience:
+            state["epoch"], state["batch"] = state["epoch"] + 1, 0
+    best = json.loads((out / "best.json").read_text())
+    report = {"dev": best["dev"], "best_step": best["step"], "epochs_run": state["step"] * args.batch_size / n,
+              "train_examples": n, "parameters": models.count_parameters(model, embeddings=False),
+              "parameters_with_embeddings": models.count_parameters(model),
+              "seconds": time.time() - t0, "curve": state["curve"], **provenance(args)}
+    save_json(out / "metrics.json", report)
+    (out / "last.pt").unlink()
+    print(f"best dev {task.metric} {100 * score(best['dev'][data.dev_splits(args.task)[0]], args.task):.2f} "
+          f"-> {out}")
+
+
+def evaluate_student(model, dev_columns, dev, args, device, state, train_loss, out, n):
+    """Dev metrics into the learning curve; the best student so far kept as student.pt."""
+    result = {d: metrics(args.task, predict_student(model, dev_columns[d], device).argmax(1), s.label)
+              for d, s in dev.items()}
+    main = score(result[data.dev_splits(args.task)[0]], args.task)
+    state["curve"].append({"step": state["step"], "epoch": state["step"] * args.batch_size / n,
+                           "train_loss": train_loss, "dev": {d: score(m, args.task) for d, m in result.items()}})
+    print(f"\nstep {state['step']}: train loss {train_loss:.4f}, dev {100 * main:.2f}", file=sys.stderr)
+    if state["best"] is None or main > state["best"]:
+        state["best"], state["bad_evals"] = main, 0
+        torch.save(model.state_dict(), out / "student.tmp")
+        (out / "student.tmp").replace(out / "student.pt")
+        save_json(out / "best.json", {"dev": result, "step": state["step"]})
+        save_json(out / "config.json", {k: v for k, v in vars(args).items() if k != "func"})
+    else:
+        state["bad_evals"] += 1
+
+
+# ----------------------------------------------------------------------------------------------
+# Step 5: evaluation as in the paper (section 4), error analysis, GLUE submission files.
+
+def load_student(run, device="cpu"):
+    """A trained student from its folder, without reading the word vectors again (the state
+    holds both embedding copies)."""
+    run = Path(run)
+    cfg = json.loads((run / "config.json").read_text())
+    vocab = data.Vocab.load(run / "vocab.txt")
+    state = torch.load(run / "student.pt", map_location=device, weights_only=True)
+    task = data.TASKS[cfg["task"]]
+    model = models.BiLSTMStudent(torch.zeros(state["static.weight"].shape), len(task.labels), cfg["hidden"],
+                                 cfg["fc"], cfg["dropout"], not cfg["no_multichannel"], cfg["pooling"],
+                                 pair=task.text_b is not None)
+    model.load_state_dict(state)
+    return model.to(device).eval(), vocab, cfg
+
+
+def cmd_eval(args):
+    start(args)
+    model, vocab, cfg = load_student(args.run, args.device)
+    task_key = cfg["task"]
+    task = data.TASKS[task_key]
+    device = torch.device(args.device)
+    report = {"run": args.run, **provenance(args)}
+    for d in data.dev_splits(task_key):
+        split = data.load_split(task_key, d, cfg["data_dir"])
+        predictions = predict_student(model, words_of(split, task_key, vocab), device).argmax(1)
+        report[d] = metrics(task_key, predictions, split.label)
+        print(f"{d}: " + ", ".join(f"{k} {100 * report[d][k]:.2f}" for k in ("acc", "f1") if k in report[d])
+              + f"; confusion (rows gold {list(task.labels)}) {report[d]['confusion']}")
+        if args.errors:
+            teacher = np.load(Path(args.teacher_logits) / f"{d}.npy").argmax(1) if args.teacher_logits else None
+            path = Path(args.run) / f"errors_{d}.tsv"
+            write_errors(path, split, predictions, teacher, task, args.errors)
+            print(f"{args.errors} misclassified {d} examples -> {path}")
+    if args.submit:
+        for split_name, file_name in task.submission:
+            split = data.load_split(task_key, split_name, cfg["data_dir"])
+            predictions = predict_student(model, words_of(split, task_key, vocab), device).argmax(1)
+            path = Path(args.submit) / file_name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("index\tprediction\n" + "".join(
+                f"{i}\t{task.labels[p]}\n" for i, p in zip(split.index, predictions)))
+            print(f"GLUE submission ({len(split):,} rows) -> {path}")
+    save_json(Path(args.run) / "eval.json", report)
+
+
+def write_errors(path, split, predictions, teacher, task, limit):
+    """The misclassified examples, with what the teacher said: where does the student fail the
+    teacher, and where do both fail?"""
+    rows = [i for i in range(len(split)) if predictions[i] != split.label[i]][:limit]
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("gold\tteacher\tstudent\ttext_a" + ("\ttext_b" if split.text_b else "") + "\n")
+        for i in rows:
+            f.write("\t".join([task.labels[split.label[i]], task.labels[teacher[i]] if teacher is not None else "",
+                               task.labels[predictions[i]], split.text_a[i]]
+                              + ([split.text_b[i]] if split.text_b else [])) + "\n")
+
+
+def cmd_predict(args):
+    model, vocab, cfg = load_student(args.run)
+    task = data.TASKS[cfg["task"]]
+    lines = args.sentences or [line.rstrip("\n") for line in sys.stdin if line.strip()]
+    fields = [line.split("\t") for line in lines]
+    if task.text_b and any(len(f) != 2 for f in fields):
+        sys.exit(f"{task.name} classifies sentence pairs: give 'first<TAB>second' per line")
+    split = data.Split([f[0] for f in fields], [f[1] for f in fields] if task.text_b else None, None,
+                       list(range(len(fields))))
+    probabilities = torch.softmax(torch.from_numpy(
+        predict_student(model, words_of(split, cfg["task"], vocab), torch.device("cpu"))), -1).numpy()
+    for line, p in zip(lines, probabilities):
+        print(f"{task.labels[p.argmax()]}\t" + " ".join(f"{l}:{q:.3f}" for l, q in zip(task.labels, p)) + f"\t{line}")
+
+
+# ----------------------------------------------------------------------------------------------
+# The alpha sweep (section 4.3 of the paper found alpha = 0, pure distillation, best) and the
+# learning curves.
+
+def cmd_sweep(args):
+    start(args)
+    out = Path(args.out)
+    results = []
+    for alpha in args.alphas:
+        run_args = argparse.Namespace(**{**vars(args), "alpha": alpha, "out": str(out / f"alpha_{alpha:g}"),
+                                         "no_distill": False, "cmd": "student"})
+        cmd_student(run_args)
+        m = json.loads((out / f"alpha_{alpha:g}" / "metrics.json").read_text())
+        results.append({"alpha": alpha, "dev": {d: score(r, args.task) for d, r in m["dev"].items()},
+                        "curve": m["curve"]})
+    save_json(out / "sweep.json", {"results": results, **provenance(args)})
+    plot_sweep(out, results, args.task)
+
+
+def plot_sweep(out, results, task_key):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print(f"the numbers are in {out / 'sweep.json'}; `pip install matplotlib` and run again for the plots")
+        return
+    dev = data.dev_splits(task_key)[0]
+    metric = data.TASKS[task_key].metric
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    ax.plot([r["alpha"] for r in results], [100 * r["dev"][dev] for r in results], "o-")
+    ax.set(xlabel="alpha (weight of the label loss, Eq. 1)", ylabel=f"best dev {metric} (%)",
+           title=f"{data.TASKS[task_key].name}: distillation vs labels")
+    fig.tight_layout()
+    fig.savefig(out / "alpha.png", dpi=120)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.5))
+    for r in results:
+        epochs = [c["epoch"] for c in r["curve"]]
+        left.plot(epochs, [c["train_loss"] for c in r["curve"]], label=f"alpha {r['alpha']:g}")
+        right.plot(epochs, [100 * c["dev"][dev] for c in r["curve"]], label=f"alpha {r['alpha']:g}")
+    left.set(xlabel="epoch", ylabel="train loss", yscale="log")
+    right.set(xlabel="epoch", ylabel=f"dev {metric} (%)")
+    right.legend()
+    fig.tight_layout()
+    fig.savefig(out / "curves.png", dpi=120)
+    print(f"plots -> {out / 'alpha.png'}, {out / 'curves.png'}")
+
+
+# ----------------------------------------------------------------------------------------------
 # The command line: the paper's settings as defaults.
 
 def main(argv=None):
@@ -290,13 +597,64 @@ def main(argv=None):
     c.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=True)
     c.set_defaults(func=cmd_logits)
 
+    def student_flags(c):
+        c.add_argument("--vectors", default=None, help="word vectors (default: GloVe 6B 50d in DATA_DIR)")
+        c.add_argument("--train-logits", default=None, help="default runs/<task>/logits/train.npy")
+        c.add_argument("--augmented", default=None, help="augment.py's output (default runs/<task>/augmented.tsv; '' for none)")
+        c.add_argument("--augmented-logits", default=None, help="default runs/<task>/logits/augmented.npy")
+        c.add_argument("--alpha", type=float, default=0.0, help="weight of the label loss in Eq. 1 (paper: 0)")
+        c.add_argument("--loss", default="mse", choices=["mse", "kl"], help="distillation loss (paper: mse)")
+        c.add_argument("--temperature", type=float, default=1.0, help="for --loss kl")
+        c.add_argument("--optimizer", default="adadelta", choices=["adadelta", "adam"])
+        c.add_argument("--lr", type=float, default=None, help="default 1.0 for adadelta (paper), 1e-3 for adam")
+        c.add_argument("--batch-size", type=int, default=50)
+        c.add_argument("--epochs", type=int, default=30)
+        c.add_argument("--evals-per-epoch", type=int, default=4)
+        c.add_argument("--patience", type=int, default=8, help="evaluations without a better dev score")
+        c.add_argument("--hidden", type=int, default=150, help="LSTM units per direction")
+        c.add_argument("--fc", type=int, default=200, help="units of the ReLU layer")
+        c.add_argument("--dropout", type=float, default=0.1)
+        c.add_argument("--pooling", default="last", choices=["last", "max"])
+        c.add_argument("--no-multichannel", action="store_true", help="one trainable copy of the vectors")
+
+    c = command("student", "train the BiLSTM student on the teacher's logits (Eq. 1)")
+    student_flags(c)
+    c.add_argument("--no-distill", action="store_true", help="the baseline: labels of the train split only")
+    c.add_argument("--out", default=None, help="default runs/<task>/student (baseline with --no-distill)")
+    c.set_defaults(func=cmd_student)
+
+    c = command("sweep", "students for several alphas; plots of dev score against alpha and the curves")
+    student_flags(c)
+    c.add_argument("--alphas", type=float, nargs="+", default=[0, 0.2, 0.4, 0.6, 0.8, 1.0])
+    c.add_argument("--out", default=None, help="default runs/<task>/sweep")
+    c.set_defaults(func=cmd_sweep)
+
+    c = command("eval", "metrics, confusion matrix, errors and GLUE submission files of a student")
+    c.add_argument("--run", required=True, help="a student folder")
+    c.add_argument("--errors", type=int, default=0, help="write N misclassified dev examples")
+    c.add_argument("--teacher-logits", default=None, help="folder with the teacher's <dev split>.npy")
+    c.add_argument("--submit", default=None, help="folder for the GLUE test submission files")
+    c.set_defaults(func=cmd_eval)
+
+    c = sub.add_parser("predict", help="labels and probabilities from a trained student")
+    c.add_argument("--run", required=True)
+    c.add_argument("sentences", nargs="*", help="sentences (pairs: 'first<TAB>second'); none: read stdin")
+    c.set_defaults(func=cmd_predict)
+
     args = p.parse_args(argv)
-    run = Path("runs") / args.task
+    run = Path("runs") / getattr(args, "task", "")
+    defaults = {"teacher_dir": run / "teacher", "train_logits": run / "logits" / "train.npy",
+                "augmented": run / "augmented.tsv", "augmented_logits": run / "logits" / "augmented.npy"}
+    for name, value in defaults.items():
+        if getattr(args, name, "") is None:
+            setattr(args, name, str(value))
     if getattr(args, "out", "") is None:
         name = Path(args.input).stem if getattr(args, "input", None) else getattr(args, "split", "")
-        args.out = str({"teacher": run / "teacher", "logits": run / "logits" / f"{name}.npy"}[args.cmd])
-    if getattr(args, "teacher_dir", "") is None:
-        args.teacher_dir = str(run / "teacher")
+        args.out = str({"teacher": run / "teacher", "logits": run / "logits" / f"{name}.npy",
+                        "student": run / ("baseline" if getattr(args, "no_distill", False) else "student"),
+                        "sweep": run / "sweep"}[args.cmd])
+    if getattr(args, "lr", 0) is None:
+        args.lr = 1.0 if args.optimizer == "adadelta" else 1e-3
     args.func(args)
 
 

@@ -1,0 +1,239 @@
+"""augment.py -- chapter 3: new sentences for the teacher to label.
+
+Tang et al. (2019), section 3.3 "Data Augmentation for Distillation": a small training set
+shows the student only a few of the teacher's judgements.  Distillation needs no gold labels,
+because BERT labels whatever we show it, so we make many new, plausible-looking inputs from the
+training sentences with three rules -- masking, POS-guided word replacement, n-gram sampling --
+and let the teacher label them later.  This file writes only the new samples; the original
+train split is added back by the distillation step.
+
+    python augment.py --task sst2      # -> runs/sst2/augmented.tsv, tags cached beside it
+
+The POS tagger's files are read from $NLTK_DATA, else from <DATA_DIR>/nltk_data.
+
+The output is a TSV in the task's own column layout plus `source_row`, the 0-based row of the
+train example a sample came from, so data.read_tsv(path, task, extra_columns=("source_row",))
+reads it.  Its label column is the *source's* gold label, kept for reference only: a masked
+or cut sentence need not keep it, which is why the teacher labels these samples.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import nltk
+import numpy as np
+
+import data
+
+NG_MAX = 5   # 3.3, n-gram sampling: n is drawn uniformly from {1, ..., 5}
+TAGGER_FILES = ("taggers/averaged_perceptron_tagger_eng/", "taggers/universal_tagset/en-ptb.map")
+
+
+# ----------------------------------------------------------------------------------------------
+# POS tags.  POS-guided replacement (3.3) swaps a word for one of the same part of speech, so
+# every training word needs a tag.  We use nltk's averaged perceptron tagger, mapped from its
+# Penn Treebank tags to the 12 universal tags (NOUN, VERB, ADJ, ...): coarse classes give
+# each tag a large pool of words to draw from.
+
+def load_tagger(data_dir=None):
+    """A function words -> universal tags.  Never downloads: nltk.download would hang on a
+    machine without internet, so missing tagger files stop us here, at once."""
+    folders = [f for f in os.environ.get("NLTK_DATA", "").split(os.pathsep) if f]
+    folders.append(str(data.find_data_dir(data_dir) / "nltk_data"))
+    nltk.data.path[:0] = [f for f in folders if f not in nltk.data.path]
+    missing = []
+    for name in TAGGER_FILES:
+        try:
+            nltk.data.find(name)
+        except LookupError:
+            missing.append(name)
+    if missing:
+        raise data.MissingDataError(
+            f"missing nltk tagger data {missing}: searched {nltk.data.path}.\n"
+            f"Point NLTK_DATA at a folder holding taggers/averaged_perceptron_tagger_eng/ and "
+            f"taggers/universal_tagset/ (our offline copy: <DATA_DIR>/nltk_data), or fetch them "
+            f"once with: python -m nltk.downloader averaged_perceptron_tagger_eng universal_tagset")
+    tagger = nltk.tag.PerceptronTagger()
+    to_universal = nltk.tag.mapping.map_tag
+    return lambda words: [to_universal("en-ptb", "universal", t) for _, t in tagger.tag(words)]
+
+
+def tag_split(columns, tag, source, cache):
+    """Tags of every sentence of every text column, each sentence tagged whole (the tagger
+    reads a word's neighbours).  Tagging costs more than augmenting, so the tags are cached in
+    `cache`, keyed by the source file's path, size and modification time."""
+    stat = os.stat(source)
+    key = {"source": str(Path(source).resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    n = len(columns[0])
+    if Path(cache).exists():
+        saved = json.loads(Path(cache).read_text(encoding="utf-8"))
+        if saved["key"] == key and len(saved["tags"][0]) >= n:
+            tags = [[t.split() for t in column[:n]] for column in saved["tags"]]
+            # a cache from another tokenizer would pair words with the wrong tags
+            if all(len(t) == len(w) for cw, ct in zip(columns, tags) for w, t in zip(cw, ct)):
+                return tags
+    bar = data.Progress(n * len(columns), "tagging", "sentences")
+    tags = []
+    for column in columns:
+        tags.append([])
+        for words in column:
+            tags[-1].append(tag(words))
+            bar.update()
+    bar.close()
+    part = Path(str(cache) + ".part")
+    part.write_text(json.dumps({"key": key, "tags": [[" ".join(t) for t in column] for column in tags]}),
+                    encoding="utf-8")
+    os.replace(part, cache)
+    return tags
+
+
+def build_lexicon(columns, tags):
+    """tag -> (words, cumulative counts): the training set's unigram distribution of each tag.
+    3.3 samples the new word from the unigram distribution renormalized within its POS tag,
+    which keeps frequent words frequent in the augmented set."""
+    counts = {}
+    for column_words, column_tags in zip(columns, tags):
+        for words, word_tags in zip(column_words, column_tags):
+            for word, t in zip(words, word_tags):
+                counts.setdefault(t, {})
+                counts[t][word] = counts[t].get(word, 0) + 1
+    return {t: (list(c), np.cumsum(list(c.values()))) for t, c in counts.items()}
+
+
+# ----------------------------------------------------------------------------------------------
+# The rules (3.3).  For each word draw x ~ U(0, 1): x < p_mask masks it, p_mask <= x <
+# p_mask + p_pos replaces it, otherwise it stays -- the two rules exclude each other.  Then,
+# with probability p_ng, the sample is cut to a random n-gram.
+
+def augment_sentence(words, tags, rng, lexicon, p_mask=0.1, p_pos=0.1, p_ng=0.25, p_swap=0.0,
+                     ng_max=NG_MAX):
+    x = rng.random(len(words))
+    out = list(words)
+    for i in np.flatnonzero(x < p_mask + p_pos):
+        if x[i] < p_mask:
+            # 3.3 Masking: BERT knows [MASK] from pre-training, so its output on a sentence with
+            # a word hidden tells the student how much that word mattered to the label.
+            out[i] = data.MASK
+        else:
+            # 3.3 POS-guided word replacement.  Drawn from the whole distribution of the tag, so
+            # it may draw the word itself (as the authors' code does); such a sample may then
+            # equal its original and is dropped with the duplicates.
+            pool, cumulative = lexicon[tags[i]]
+            out[i] = pool[np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right")]
+    if p_swap and len(out) > 1 and rng.random() < p_swap:
+        # Not in the paper: a random swap of two words.  The seed replication found it did not
+        # help, so it is off by default.
+        i, j = rng.choice(len(out), size=2, replace=False)
+        out[i], out[j] = out[j], out[i]
+    if rng.random() < p_ng:
+        # 3.3 n-gram sampling, n uniform in 1..5; a sentence of at most n words stays whole.
+        n = min(int(rng.integers(1, ng_max + 1)), len(out))
+        start = int(rng.integers(0, len(out) - n + 1))
+        out = out[start:start + n]
+    return out
+
+
+def sides_to_change(rng, n_sides, pair_mode="mixed"):
+    """Which texts of an example to augment.  For pairs, 3.3 cycles through changing the first
+    sentence only (the second held fixed), the second only, and both; the authors' code draws
+    the choice instead: one side with probability 2/3 (either equally), both otherwise."""
+    if n_sides == 1:
+        return (True,)
+    if pair_mode == "mixed":
+        if rng.random() < 2 / 3:
+            first = bool(rng.random() < 0.5)
+            return (first, not first)
+        return (True, True)
+    return {"first": (True, False), "second": (False, True), "both": (True, True)}[pair_mode]
+
+
+def augment_split(columns, tags, lexicon, rng, n_iter, p_mask=0.1, p_pos=0.1, p_ng=0.25,
+                  pair_mode="mixed", p_swap=0.0, progress=None):
+    """Yield (source_row, texts) for each new sample: n_iter tries per example (3.3), keeping a
+    try only when it differs from every original and every earlier sample of the whole set."""
+    originals = [tuple(" ".join(words) for words in example) for example in zip(*columns)]
+    seen = set(originals)
+    for row, example in enumerate(zip(*columns)):
+        example_tags = [column[row] for column in tags]
+        for _ in range(n_iter):
+            change = sides_to_change(rng, len(columns), pair_mode)
+            sample = tuple(" ".join(augment_sentence(words, word_tags, rng, lexicon, p_mask, p_pos,
+                                                     p_ng, p_swap)) if c else text
+                           for words, word_tags, c, text in
+                           zip(example, example_tags, change, originals[row]))
+            if sample not in seen:
+                seen.add(sample)
+                yield row, sample
+        if progress:
+            progress.update()
+
+
+# ----------------------------------------------------------------------------------------------
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--task", required=True, choices=sorted(data.TASKS))
+    p.add_argument("--data-dir", default=None, help="folder with glue/ and nltk_data/")
+    p.add_argument("--out", default=None, help="default: runs/<task>/augmented.tsv")
+    p.add_argument("--n-iter", type=int, default=None,
+                   help="tries per example (paper: 20 for SST-2, 10 for the pair tasks)")
+    p.add_argument("--p-mask", type=float, default=0.1)
+    p.add_argument("--p-pos", type=float, default=0.1)
+    p.add_argument("--p-ng", type=float, default=0.25)
+    p.add_argument("--pair-mode", default="mixed", choices=("first", "second", "both", "mixed"))
+    p.add_argument("--p-swap", type=float, default=0.0, help="not in the paper; off by default")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--limit", type=int, default=None,
+                   help="only the first N train rows (tags and word pools too), for quick demos")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output")
+    args = p.parse_args(argv)
+    task = data.TASKS[args.task]
+    args.n_iter = args.n_iter or (20 if task.text_b is None else 10)
+    args.out = args.out or str(Path("runs") / args.task / "augmented.tsv")
+    print("augment.py " + " ".join(f"{k}={v}" for k, v in vars(args).items()))
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        sys.exit(f"augment.py: {out} exists; pass --force to overwrite it")
+    t0 = time.time()
+    try:
+        tag = load_tagger(args.data_dir)
+        source = data.split_path(args.task, "train", args.data_dir)
+    except data.MissingDataError as error:
+        sys.exit(f"augment.py: {error}")
+    train = data.read_tsv(source, args.task)
+    columns = [column[:args.limit] for column in data.task_tokens(train, args.task)]
+    n = len(columns[0])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tags = tag_split(columns, tag, source, out.with_name("pos_tags.json"))
+    lexicon = build_lexicon(columns, tags)
+    t_tagged = time.time()
+
+    rng = np.random.default_rng(args.seed)
+    header = [task.text_a] + ([task.text_b] if task.text_b else []) + [task.label, "source_row"]
+    bar = data.Progress(n, "augmenting", "examples")
+    written = 0
+    part = out.with_name(out.name + ".part")   # renamed only when complete
+    with open(part, "w", encoding="utf-8") as f:
+        f.write("\t".join(header) + "\n")
+        for row, texts in augment_split(columns, tags, lexicon, rng, args.n_iter, args.p_mask,
+                                        args.p_pos, args.p_ng, args.pair_mode, args.p_swap, bar):
+            f.write("\t".join(texts + (task.labels[train.label[row]], str(row))) + "\n")
+            written += 1
+    bar.close()
+    os.replace(part, out)
+    seconds = time.time() - t0
+    dropped = n * args.n_iter - written
+    report = dict(vars(args), source=str(source), originals=n, written=written, dropped=dropped,
+                  ratio=round(written / max(n, 1), 3), tagging_seconds=round(t_tagged - t0, 1),
+                  seconds=round(seconds, 1))
+    out.with_name(out.stem + ".json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    print(f"{n:,} originals -> {written:,} new samples (x{written / max(n, 1):.1f}); "
+          f"{dropped:,} of {n * args.n_iter:,} tries dropped as equal to an original or an "
+          f"earlier sample; {seconds:.0f}s ({t_tagged - t0:.0f}s tagging) -> {out}")
+
+
+if __name__ == "__main__":
+    main()
