@@ -18,6 +18,7 @@ or cut sentence need not keep it, which is why the teacher labels these samples.
 """
 import argparse
 import json
+import resource
 import os
 import sys
 import time
@@ -228,7 +229,8 @@ def main(argv=None):
     dropped = n * args.n_iter - written
     report = dict(vars(args), source=str(source), originals=n, written=written, dropped=dropped,
                   ratio=round(written / max(n, 1), 3), tagging_seconds=round(t_tagged - t0, 1),
-                  seconds=round(seconds, 1))
+                  seconds=round(seconds, 1), command="python " + " ".join(sys.argv),
+                  peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1))
     out.with_name(out.stem + ".json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     print(f"{n:,} originals -> {written:,} new samples (x{written / max(n, 1):.1f}); "
           f"{dropped:,} of {n * args.n_iter:,} tries dropped as equal to an original or an "

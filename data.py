@@ -48,26 +48,30 @@ class MissingDataError(FileNotFoundError):
 
 
 class Progress:
-    """A one-line progress bar on stderr: done/total, items per second, time left."""
+    """A progress line on stderr: done/total, items per second, time left.  On a terminal it
+    redraws one line; in a log file it writes a new line every 30 seconds."""
 
     def __init__(self, total, desc="", unit="it", start=0):
         self.total, self.desc, self.unit = total, desc, unit
         self.n = self.start = start
         self.t0 = self.last = time.time()
+        self.tty = sys.stderr.isatty()
 
     def update(self, k=1):
         self.n += k
         now = time.time()
-        if now - self.last > 0.5 or self.n >= self.total:
+        if now - self.last > (0.5 if self.tty else 30) or self.n >= self.total:
             self.last = now
             rate = (self.n - self.start) / max(now - self.t0, 1e-9)
             left = (self.total - self.n) / rate if rate > 0 else 0
             pct = 100 * self.n / max(self.total, 1)
-            print(f"\r{self.desc} {self.n:,}/{self.total:,} ({pct:3.0f}%) "
-                  f"{rate:,.0f} {self.unit}/s, {left:,.0f}s left   ", end="", file=sys.stderr)
+            line = f"{self.desc} {self.n:,}/{self.total:,} ({pct:3.0f}%) {rate:,.0f} {self.unit}/s, {left:,.0f}s left"
+            print("\r" + line + "   " if self.tty else line, end="" if self.tty else "\n",
+                  file=sys.stderr, flush=True)
 
     def close(self):
-        print(file=sys.stderr)
+        if self.tty:
+            print(file=sys.stderr)
         return time.time() - self.t0
 
 

