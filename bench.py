@@ -137,7 +137,8 @@ def main(argv=None):
     if steps:
         table.append("\n| step of the last `make sst2` | minutes | peak memory (MB) |\n|---|---|---|")
         table += [f"| {k} | {v['seconds'] / 60:.1f} | {v['peak_rss_mb'] or '-'} |" for k, v in steps.items()]
-    distill.update_readme("bench", "\n".join(table))
+    if Path(args.out).parent.resolve() == distill.RESULTS.resolve():
+        distill.update_readme("bench", "\n".join(table))
     distill.save_json(args.out, {"rows": rows, "batch_size": args.batch_size, "steps": steps,
                                  "machine": f"{platform.processor() or platform.machine()}, "
                                             f"{torch.get_num_threads()} threads, torch {torch.__version__}",

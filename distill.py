@@ -180,7 +180,8 @@ def cmd_teacher(args):
 
     history, best, step = [], None, 0
     for epoch in range(args.epochs):
-        batches = data.length_batches(rough_lengths(train_pairs), args.batch_size, seed=args.seed + epoch)
+        batches = data.length_batches(rough_lengths(train_pairs), args.batch_size, seed=args.seed + epoch,
+                                      pool=args.sort_pool)
         bar = data.Progress(len(train_pairs), f"teacher epoch {epoch + 1}", "sentences")
         for k, batch in enumerate(batches, start=1):
             model.train()
@@ -346,9 +347,13 @@ def cmd_student(args):
     # The transfer set: the original train split (gold labels) plus, unless --no-distill, the
     # augmented sentences (section 3.3), each with the teacher's logits.
     train = data.load_split(args.task, "train", args.data_dir)
+    if args.limit:
+        train = data.Split(train.text_a[:args.limit], train.text_b and train.text_b[:args.limit],
+                           train.label[:args.limit], train.index[:args.limit], train.path)
     columns = words_of(train, args.task, vocab)
     labels = np.asarray(train.label)
-    targets = np.load(args.train_logits) if not args.no_distill else np.zeros((len(train), len(task.labels)), np.float32)
+    targets = (np.load(args.train_logits)[:len(train)] if not args.no_distill
+               else np.zeros((len(train), len(task.labels)), np.float32))
     if not args.no_distill and args.augmented:
         aug = data.read_tsv(args.augmented, args.task)
         aug_targets = np.load(args.augmented_logits)
@@ -459,7 +464,7 @@ def load_student(run, device="cpu"):
 
 
 def cmd_eval(args):
-    start(args)
+    t0 = start(args)
     model, vocab, cfg = load_student(args.run, args.device)
     task_key = cfg["task"]
     task = data.TASKS[task_key]
@@ -491,6 +496,7 @@ def cmd_eval(args):
             path.write_text("index\tprediction\n" + "".join(
                 f"{i}\t{task.labels[p]}\n" for i, p in zip(split.index, predictions)))
             print(f"GLUE submission ({len(split):,} rows) -> {path}")
+    report["seconds"] = time.time() - t0
     save_json(Path(args.run) / "eval.json", report)
 
 
@@ -606,7 +612,8 @@ def cmd_report(args):
         print(f"{args.task} {d}: " + ", ".join(
             f"{who} {100 * score(row[who], args.task):.2f}" for who in ("teacher", "baseline", "student")))
     print(f"-> {out / args.task}.json")
-    update_readme("results", results_table(out))
+    if out.resolve() == RESULTS.resolve():       # not for `make quick` and other side runs
+        update_readme("results", results_table(out))
 
 
 # What Tang et al. (2019, Table 1; test sets, BERT-large teacher) and the seed replication
@@ -633,6 +640,9 @@ def results_table(results_dir):
             lines.append(f"| {name} | {fmt(row['teacher'])} ({teacher}) | {fmt(row['baseline'])} | "
                          f"{fmt(row['student'])} | {THEIRS.get(d if task_key == 'mnli' else task_key)} |")
     return "\n".join(lines)
+
+
+RESULTS = Path(__file__).parent / "results"
 
 
 def update_readme(block, text, readme=Path(__file__).parent / "README.md"):
@@ -671,6 +681,8 @@ def main(argv=None):
     c.add_argument("--weight-decay", type=float, default=0.01)
     c.add_argument("--max-len", type=int, default=128, help="WordPiece tokens per example")
     c.add_argument("--evals-per-epoch", type=int, default=4)
+    c.add_argument("--sort-pool", type=int, default=100,
+                   help="batches drawn at random and sorted by length together (1: random batches)")
     c.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=True)
     c.add_argument("--limit", type=int, default=0, help="train on the first N examples only")
     c.set_defaults(func=cmd_teacher)
@@ -704,6 +716,7 @@ def main(argv=None):
         c.add_argument("--dropout", type=float, default=0.1)
         c.add_argument("--pooling", default="last", choices=["last", "max"])
         c.add_argument("--no-multichannel", action="store_true", help="one trainable copy of the vectors")
+        c.add_argument("--limit", type=int, default=0, help="only the first N examples of the train split")
 
     c = command("student", "train the BiLSTM student on the teacher's logits (Eq. 1)")
     student_flags(c)
