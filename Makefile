@@ -45,7 +45,7 @@ DATA := $(if $(DATA_DIR),--data-dir $(DATA_DIR),)
 INSTALLED := runs/.installed
 TASKS := sst2 mrpc rte qqp mnli
 
-.PHONY: $(TASKS) quick test bench clean
+.PHONY: $(TASKS) quick test bench clean assignment grade
 .SECONDARY:                      # keep every intermediate file: they are the checkpoints
 
 $(TASKS): %: $(INSTALLED) $(RESULTS)/%.json
@@ -105,3 +105,15 @@ bench: $(INSTALLED)
 
 clean:
 	rm -rf $(RUNS)
+
+# The classroom kit (EXERCISES.md).  `make assignment` writes the handout: this project with the
+# bodies of the exercises marked in the code replaced by raise NotImplementedError (FORCE=1
+# replaces an existing one).  `make grade`, here or in the handout, runs the tests grouped by
+# exercise and exits 0 only when every test passed.
+ASSIGNMENT ?= assignment
+
+assignment:
+	$(PYTHON) classroom.py handout --out $(ASSIGNMENT) $(if $(FORCE),--force,)
+
+grade: $(INSTALLED)
+	$(PYTHON) classroom.py grade

@@ -111,6 +111,7 @@ def build_lexicon(columns, tags):
 
 def augment_sentence(words, tags, rng, lexicon, p_mask=0.1, p_pos=0.1, p_ng=0.25, p_swap=0.0,
                      ng_max=NG_MAX):
+    # BEGIN EXERCISE 5: mask, replace (or swap) words, then maybe keep only an n-gram
     x = rng.random(len(words))
     out = list(words)
     for i in np.flatnonzero(x < p_mask + p_pos):
@@ -135,6 +136,7 @@ def augment_sentence(words, tags, rng, lexicon, p_mask=0.1, p_pos=0.1, p_ng=0.25
         start = int(rng.integers(0, len(out) - n + 1))
         out = out[start:start + n]
     return out
+    # END EXERCISE 5
 
 
 def sides_to_change(rng, n_sides, pair_mode="mixed"):

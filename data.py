@@ -469,6 +469,7 @@ class WordPiece:
         return words
 
     def word_pieces(self, word):
+        # BEGIN EXERCISE 1: split a word into WordPiece pieces, longest first ('##' continues a word)
         if len(word) > self.max_word_chars:
             return ["[UNK]"]
         pieces, start = [], 0
@@ -484,6 +485,7 @@ class WordPiece:
             pieces.append(piece)
             start = end
         return pieces
+        # END EXERCISE 1
 
     def tokenize(self, text):
         tokens = []
@@ -594,4 +596,7 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except MissingDataError as error:          # a clear message, not a traceback
+        sys.exit(f"error: {error}")

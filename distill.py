@@ -65,6 +65,7 @@ def start(args):
 def metrics(task_key, predictions, labels):
     """GLUE's metrics: accuracy; for MRPC and QQP also F1 of the positive class (label 1).
     The confusion matrix has gold labels as rows and predictions as columns."""
+    # BEGIN EXERCISE 7: accuracy, the confusion matrix and, for the F1 tasks, F1 of label 1
     predictions, labels = np.asarray(predictions), np.asarray(labels)
     k = len(data.TASKS[task_key].labels)
     confusion = np.zeros((k, k), dtype=int)
@@ -75,6 +76,7 @@ def metrics(task_key, predictions, labels):
         tp, fp, fn = confusion[1, 1], confusion[0, 1], confusion[1, 0]
         out["f1"] = float(2 * tp / (2 * tp + fp + fn)) if tp else 0.0
     return out
+    # END EXERCISE 7
 
 
 def score(m, task_key):
@@ -267,6 +269,7 @@ def distill_loss(student_logits, teacher_logits, labels, alpha=0.0, kind="mse", 
     """Eq. 1.  labels: gold labels for original examples, the teacher's argmax for augmented ones
     (they have no gold label).  kind="kl" is Hinton et al.'s (2015) soft-target loss instead:
     T^2 * KL(softmax(z_teacher / T) || softmax(z_student / T))."""
+    # BEGIN EXERCISE 6: Eq. 1 (or, with kind='kl', Hinton's soft-target loss)
     if kind == "mse":
         soft = F.mse_loss(student_logits, teacher_logits)
     else:
@@ -276,6 +279,7 @@ def distill_loss(student_logits, teacher_logits, labels, alpha=0.0, kind="mse", 
     if alpha == 0:
         return soft
     return alpha * F.cross_entropy(student_logits, labels) + (1 - alpha) * soft
+    # END EXERCISE 6
 
 
 class Words:
@@ -765,4 +769,7 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except data.MissingDataError as error:          # a clear message, not a traceback
+        sys.exit(f"error: {error}")

@@ -50,12 +50,14 @@ def attention(q, k, v, mask, dropout=None):
     """Scaled dot-product attention (Vaswani et al. 2017, Eq. 1): softmax(q k^T / sqrt(d)) v.
     mask [batch, keys] is True for real tokens; padded keys get -inf so no query attends to
     them, and a padded sentence gives the same vectors for its real tokens as an unpadded one."""
+    # BEGIN EXERCISE 2: softmax(q k^T / sqrt(d)) v, with no weight on padded keys
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
     scores = scores.masked_fill(~mask[:, None, None, :], float("-inf"))
     weights = scores.softmax(dim=-1)
     if dropout is not None:
         weights = dropout(weights)
     return weights @ v
+    # END EXERCISE 2
 
 
 class Layer(nn.Module):
@@ -268,6 +270,7 @@ class BiLSTMStudent(nn.Module):
     def encode(self, ids, lengths):
         """Sentence vectors [batch, 2*hidden] of padded ids [batch, time].  Packing the batch
         makes the LSTM stop at each sentence's last word, so padding never changes a result."""
+        # BEGIN EXERCISE 3: both word-vector channels, a packed BiLSTM, 'last' or 'max' pooling
         x = self.static(ids)
         if self.tuned is not None:
             x = torch.cat([x, self.tuned(ids)], dim=-1)
@@ -279,6 +282,7 @@ class BiLSTMStudent(nn.Module):
         outputs, _ = nn.utils.rnn.pad_packed_sequence(outputs, batch_first=True,
                                                       padding_value=float("-inf"))
         return outputs.max(dim=1).values
+        # END EXERCISE 3
 
     def forward(self, ids, lengths, ids_b=None, lengths_b=None):
         h = self.encode(ids, lengths)
@@ -291,7 +295,9 @@ class BiLSTMStudent(nn.Module):
 def siamese_features(h1, h2):
     """Section 3.1: f(h1, h2) = [h1, h2, h1 * h2, |h1 - h2|], the matching features of
     Wang et al. (2018) for sentence-pair tasks."""
+    # BEGIN EXERCISE 4: the pair features [h1, h2, h1 * h2, |h1 - h2|]
     return torch.cat([h1, h2, h1 * h2, (h1 - h2).abs()], dim=-1)
+    # END EXERCISE 4
 
 
 def count_parameters(model, embeddings=True):

@@ -6,16 +6,18 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-SHARED = ROOT.parent / "shared" / "data"
 
 
 @pytest.fixture
 def shared_data():
-    """The offline copy of the real data (../shared/data beside the checkout)."""
-    if not (SHARED / "glue" / "SST-2" / "train.tsv").exists():
-        pytest.skip(f"real GLUE data not found at {SHARED} (the offline copy our machines and CI have)")
-    os.environ.setdefault("NLTK_DATA", str(SHARED / "nltk_data"))
-    return SHARED
+    """The real data, found as the project finds it (data.find_data_dir: DATA_DIR, else
+    ../shared/data beside the checkout, our machines' and CI's offline copy, else ./data)."""
+    import data
+    folder = data.find_data_dir()
+    if not (folder / "glue" / "SST-2" / "train.tsv").exists():
+        pytest.skip(f"real GLUE data not found at {folder} (set DATA_DIR, or see README: Data)")
+    os.environ.setdefault("NLTK_DATA", str(folder / "nltk_data"))
+    return folder
 
 
 @pytest.fixture

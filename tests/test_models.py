@@ -90,3 +90,77 @@ def test_padding_does_not_change_bert():
     short = bert(ids[:, :5], torch.zeros_like(ids[:, :5]), mask[:, :5])
     padded = bert(ids, torch.zeros_like(ids), mask)
     torch.testing.assert_close(short, padded)
+
+
+# --- the students ------------------------------------------------------------------------------
+
+def make_student(pair=False, pooling="last", multichannel=True):
+    torch.manual_seed(0)
+    vectors = np.random.default_rng(0).normal(size=(30, 6)).astype(np.float32)
+    return models.BiLSTMStudent(vectors, 3, hidden=5, fc=7, dropout=0.0, multichannel=multichannel,
+                                pooling=pooling, pair=pair).eval()
+
+
+@pytest.mark.parametrize("pooling", ["last", "max"])
+def test_student_padding_changes_nothing(pooling):
+    """A sentence alone and the same sentence padded inside a batch give the same logits."""
+    model = make_student(pooling=pooling)
+    short = torch.tensor([[4, 9, 2]])
+    batch = torch.tensor([[4, 9, 2, 0, 0, 0], [5, 6, 7, 8, 9, 10]])
+    with torch.no_grad():
+        alone = model(short, torch.tensor([3]))
+        padded = model(batch, torch.tensor([3, 6]))
+    torch.testing.assert_close(alone[0], padded[0])
+
+
+def test_siamese_student_features_and_padding():
+    h1, h2 = torch.tensor([[1.0, -2.0]]), torch.tensor([[3.0, 0.5]])
+    assert models.siamese_features(h1, h2).tolist() == [[1.0, -2.0, 3.0, 0.5, 3.0, -1.0, 2.0, 2.5]]
+    model = make_student(pair=True)
+    assert model.fc.in_features == 4 * 2 * 5                   # [h1, h2, h1*h2, |h1-h2|]
+    a, b = torch.tensor([[4, 9, 2, 0]]), torch.tensor([[7, 8, 0, 0]])
+    with torch.no_grad():
+        padded = model(a, torch.tensor([3]), b, torch.tensor([2]))
+        tight = model(a[:, :3], torch.tensor([3]), b[:, :2], torch.tensor([2]))
+        h = models.siamese_features(model.encode(a, torch.tensor([3])), model.encode(b, torch.tensor([2])))
+        by_hand = model.out(torch.relu(model.fc(h)))
+    torch.testing.assert_close(padded, tight)
+    torch.testing.assert_close(padded, by_hand)
+
+
+def test_student_last_states_and_channels():
+    """'last' pooling is the forward LSTM after the last word and the backward LSTM after the
+    first; the frozen channel stays frozen; parameters are counted as the paper does."""
+    model = make_student()
+    ids = torch.tensor([[4, 9, 2]])
+    with torch.no_grad():
+        h = model.encode(ids, torch.tensor([3]))
+        x = torch.cat([model.static(ids), model.tuned(ids)], -1)
+        outputs, _ = model.lstm(x)
+    torch.testing.assert_close(h[0, :5], outputs[0, -1, :5])      # forward direction, last word
+    torch.testing.assert_close(h[0, 5:], outputs[0, 0, 5:])       # backward direction, first word
+    assert not model.static.weight.requires_grad and model.tuned.weight.requires_grad
+    lstm = 2 * 4 * 5 * (12 + 5 + 2)                               # 2 directions, 4 gates, inputs 12
+    assert models.count_parameters(model, embeddings=False) == lstm + (10 * 7 + 7) + (7 * 3 + 3)
+    assert models.count_parameters(make_student(multichannel=False), embeddings=True) == \
+        30 * 6 + 2 * 4 * 5 * (6 + 5 + 2) + 77 + 24
+
+
+def test_paper_student_has_096M_parameters():
+    """Section 4: the BiLSTM with 150 units per direction and a 200-unit ReLU layer over 300d
+    word2vec, multichannel, has 0.96M parameters besides its word vectors."""
+    model = models.BiLSTMStudent(np.zeros((10, 300), np.float32), 2, hidden=150, fc=200)
+    assert models.count_parameters(model, embeddings=False) == 963_002
+
+
+def test_siamese_features_by_hand():
+    """Section 3.1's f(h1, h2) = [h1, h2, h1 * h2, |h1 - h2|] on a batch, block by block: the
+    order matters, because the classifier's weights are learned for it."""
+    torch.manual_seed(0)
+    h1, h2 = torch.randn(3, 4), torch.randn(3, 4)
+    f = models.siamese_features(h1, h2)
+    assert f.shape == (3, 16)
+    for got, expected in zip(f.split(4, dim=-1), (h1, h2, h1 * h2, (h1 - h2).abs())):
+        torch.testing.assert_close(got, expected)
+    # the matching features do not depend on which sentence comes first
+    torch.testing.assert_close(models.siamese_features(h2, h1)[:, 8:], f[:, 8:])
