@@ -390,7 +390,7 @@ def cmd_student(args):
     lengths = sum(c.lengths for c in columns)
     while state["epoch"] < args.epochs and state["bad_evals"] < args.patience:
         batches = data.length_batches(lengths, args.batch_size, seed=args.seed * 1000 + state["epoch"])
-        every = max(1, len(batches) // args.evals_per_epoch)
+        every = -(-len(batches) // args.evals_per_epoch)          # the last one falls on the epoch's end
         bar = data.Progress(n, f"student epoch {state['epoch'] + 1}", "sentences",
                             start=sum(len(b) for b in batches[:state["batch"]]))
         losses = []
@@ -538,6 +538,8 @@ def cmd_predict(args):
 def cmd_sweep(args):
     start(args)
     out = Path(args.out)
+    if args.plot_only:
+        return plot_sweep(out, json.loads((out / "sweep.json").read_text())["results"], args.task)
     results = []
     for alpha in args.alphas:
         run_args = argparse.Namespace(**{**vars(args), "alpha": alpha, "out": str(out / f"alpha_{alpha:g}"),
@@ -561,7 +563,12 @@ def plot_sweep(out, results, task_key):
     dev = data.dev_splits(task_key)[0]
     metric = data.TASKS[task_key].metric
     fig, ax = plt.subplots(figsize=(5, 3.5))
-    ax.plot([r["alpha"] for r in results], [100 * r["dev"][dev] for r in results], "o-")
+    # One standard error of an accuracy on n dev examples, sqrt(p (1 - p) / n): differences
+    # inside the bars are noise (872 SST-2 dev sentences: about 1.1 points).
+    n = len(data.load_split(task_key, dev, None).label)
+    scores = np.array([r["dev"][dev] for r in results])
+    ax.errorbar([r["alpha"] for r in results], 100 * scores, yerr=100 * np.sqrt(scores * (1 - scores) / n),
+                fmt="o-", capsize=3)
     ax.set(xlabel="alpha (weight of the label loss, Eq. 1)", ylabel=f"best dev {metric} (%)",
            title=f"{data.TASKS[task_key].name}: distillation vs labels")
     fig.tight_layout()
@@ -731,6 +738,7 @@ def main(argv=None):
     c = command("sweep", "students for several alphas; plots of dev score against alpha and the curves")
     student_flags(c)
     c.add_argument("--alphas", type=float, nargs="+", default=[0, 0.2, 0.4, 0.6, 0.8, 1.0])
+    c.add_argument("--plot-only", action="store_true", help="redraw the plots from <out>/sweep.json")
     c.add_argument("--out", default=None, help="default runs/<task>/sweep")
     c.set_defaults(func=cmd_sweep)
 
