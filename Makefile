@@ -34,8 +34,8 @@ AUGMENT_FLAGS ?= --p-mask 0.1 --p-pos 0.1 --p-ng 0.25
 ALPHA         ?= 0
 STUDENT_FLAGS ?= --optimizer adam --lr 1e-3 --batch-size 128 --hidden 300 --fc 400 --dropout 0.1
 EPOCHS_sst2 = 3
-EPOCHS_mrpc = 20
-EPOCHS_rte  = 20
+EPOCHS_mrpc = 10
+EPOCHS_rte  = 10
 EPOCHS_qqp  = 3
 EPOCHS_mnli = 3
 # The baseline: the same student on the labels only, with the dropout that served it best.
