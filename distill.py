@@ -600,6 +600,7 @@ def cmd_report(args):
     dev = data.dev_splits(args.task)
     keep = lambda m: {k: m[k] for k in ("acc", "f1", "n") if k in m}     # noqa: E731
     result = {
+        **provenance(args),                  # the report's own command; the steps' are below
         "task": args.task,
         "dev": {d: {"teacher": keep(steps["teacher"]["dev"][d]), "baseline": keep(steps["baseline"]["dev"][d]),
                     "student": keep(steps["student"]["dev"][d])} for d in dev},
@@ -612,7 +613,7 @@ def cmd_report(args):
         "configs": {name: s.get("config", {k: v for k, v in s.items() if k not in ("command",)})
                     for name, s in steps.items() if name != "eval"},
         "commands": {name: s.get("command") for name, s in steps.items()},
-        **provenance(args),
+        "git_commits": {name: s.get("git_commit") for name, s in steps.items()},
     }
     result["seconds"]["total"] = round(sum(result["seconds"].values()), 1)
     save_json(out / f"{args.task}.json", result)
