@@ -474,6 +474,10 @@ def cmd_eval(args):
     task = data.TASKS[task_key]
     device = torch.device(args.device)
     report = {"run": args.run, **provenance(args)}
+    if args.teacher_dir:          # loaded once, for every dev split (MNLI has two)
+        bert, vocab_path = models.load_teacher(args.teacher_dir, len(task.labels))
+        bert, wordpiece = bert.to(device), data.WordPiece(vocab_path)
+        teacher_args = argparse.Namespace(batch_size=128, max_len=128, bf16=device.type == "cpu")
     for d in data.dev_splits(task_key):
         split = data.load_split(task_key, d, cfg["data_dir"])
         predictions = predict_student(model, words_of(split, task_key, vocab), device).argmax(1)
@@ -482,10 +486,8 @@ def cmd_eval(args):
               + f"; confusion (rows gold {list(task.labels)}) {report[d]['confusion']}")
         teacher = None
         if args.teacher_dir:
-            bert, vocab_path = models.load_teacher(args.teacher_dir, len(task.labels))
-            teacher_args = argparse.Namespace(batch_size=128, max_len=128, bf16=device.type == "cpu")
-            teacher = teacher_logits(bert.to(device), data.WordPiece(vocab_path), texts_of(split),
-                                     teacher_args, device, desc=f"teacher on {d}").argmax(1)
+            teacher = teacher_logits(bert, wordpiece, texts_of(split), teacher_args, device,
+                                     desc=f"teacher on {d}").argmax(1)
             report[f"teacher_{d}"] = metrics(task_key, teacher, split.label)
         if args.errors:
             path = Path(args.run) / f"errors_{d}.tsv"
