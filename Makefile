@@ -19,8 +19,10 @@ SEED     ?= 0
 
 # The teacher: the offline 6-layer MiniLM (or bert-base-uncased, bert-large-uncased on a GPU).
 TEACHER        ?= minilm
+# Random batches and 2 epochs on SST-2: the settings that cleared 89.5 dev on every seed tried
+# (results/sst2/teacher_settings); one epoch ranged from 89.2 to 90.0.
 TEACHER_FLAGS  ?= --lr 5e-5 --batch-size 32 --sort-pool 1
-TEACHER_EPOCHS_sst2 = 1
+TEACHER_EPOCHS_sst2 = 2
 TEACHER_EPOCHS_mrpc = 5
 TEACHER_EPOCHS_rte  = 5
 TEACHER_EPOCHS_qqp  = 2
