@@ -110,15 +110,17 @@ def autocast(device, bf16):
 @torch.no_grad()
 def teacher_logits(model, wordpiece, pairs, args, device, out=None, desc="logits"):
     """Logits of the teacher for every example, in length-sorted batches of args.batch_size.
-    out: a memory-mapped .npy to fill, with a progress file beside it so that an interrupted
-    run continues after the last finished batch.  Returns the logits."""
+    out: a memory-mapped .npy to fill, with a progress file beside it (batches done, seconds
+    spent) so that an interrupted run continues after the last finished batch.  Returns the
+    logits and the seconds spent on them over every run."""
     model.eval()
     batches = data.length_batches(rough_lengths(pairs), args.batch_size)
     if out is None:
         result = np.zeros((len(pairs), model.classifier.out_features), dtype=np.float32)
-        done_file, done = None, 0
+        done_file, done, spent = None, 0, 0.0
     else:
-        result, done_file, done = open_partial(out, (len(pairs), model.classifier.out_features))
+        result, done_file, done, spent = open_partial(out, (len(pairs), model.classifier.out_features))
+    t0 = time.time()
     bar = data.Progress(len(pairs), desc, "sentences", start=sum(len(b) for b in batches[:done]))
     for k in range(done, len(batches)):
         batch = batches[k]
@@ -127,26 +129,27 @@ def teacher_logits(model, wordpiece, pairs, args, device, out=None, desc="logits
         result[batch] = logits.float().cpu().numpy()
         if done_file is not None and (k % 20 == 19 or k == len(batches) - 1):
             result.flush()                                   # rows on disk before we say so
-            done_file.write_text(str(k + 1))
+            done_file.write_text(f"{k + 1} {spent + time.time() - t0:.1f}")
         bar.update(len(batch))
     bar.close()
-    return result
+    return result, spent + time.time() - t0
 
 
 def open_partial(out, shape):
-    """A memory-mapped `<out>.partial.npy` and how many batches of it are already done."""
+    """A memory-mapped `<out>.partial.npy`, how many batches of it are done and the seconds
+    they took."""
     partial = Path(str(out) + ".partial.npy")
     done_file = Path(str(out) + ".done_batches")
     if partial.exists() and done_file.exists():
         result = np.load(partial, mmap_mode="r+")
         if result.shape == shape:
-            done = int(done_file.read_text() or 0)
+            done, spent = done_file.read_text().split()
             print(f"resuming {partial} after {done} batches", file=sys.stderr)
-            return result, done_file, done
+            return result, done_file, int(done), float(spent)
     partial.parent.mkdir(parents=True, exist_ok=True)
     result = np.lib.format.open_memmap(partial, mode="w+", dtype=np.float32, shape=shape)
-    done_file.write_text("0")
-    return result, done_file, 0
+    done_file.write_text("0 0")
+    return result, done_file, 0, 0.0
 
 
 # ----------------------------------------------------------------------------------------------
@@ -202,7 +205,7 @@ def cmd_teacher(args):
             bar.update(len(batch))
             if k in eval_at:
                 result = {d: metrics(args.task, teacher_logits(model, wordpiece, texts_of(s), args, device,
-                                                               desc=f" eval {d}").argmax(1), s.label)
+                                                               desc=f" eval {d}")[0].argmax(1), s.label)
                           for d, s in dev.items()}
                 history.append({"epoch": epoch + k / steps_per_epoch, "step": step,
                                 "loss": loss.item(), "dev": result})
@@ -248,8 +251,7 @@ def cmd_logits(args):
     model, vocab_path = models.load_teacher(args.teacher_dir, len(task.labels))
     model.to(device)
     pairs = texts_of(split)
-    result = teacher_logits(model, data.WordPiece(vocab_path), pairs, args, device, out)
-    seconds = time.time() - t0
+    result, seconds = teacher_logits(model, data.WordPiece(vocab_path), pairs, args, device, out)
     Path(str(out) + ".partial.npy").replace(out)
     Path(str(out) + ".done_batches").unlink()
     summary = {"rows": len(pairs), "seconds": seconds, "sentences_per_second": len(pairs) / seconds,
@@ -489,7 +491,7 @@ def cmd_eval(args):
         teacher = None
         if args.teacher_dir:
             teacher = teacher_logits(bert, wordpiece, texts_of(split), teacher_args, device,
-                                     desc=f"teacher on {d}").argmax(1)
+                                     desc=f"teacher on {d}")[0].argmax(1)
             report[f"teacher_{d}"] = metrics(task_key, teacher, split.label)
         if args.errors:
             path = Path(args.run) / f"errors_{d}.tsv"

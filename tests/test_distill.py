@@ -102,7 +102,7 @@ def test_logits_resume_gives_identical_file(toy, monkeypatch):
     monkeypatch.setattr(data.Progress, "update", interrupt_after_some)
     with pytest.raises(KeyboardInterrupt):
         distill.main(args + ["--out", str(toy / "resumed.npy")])
-    assert not (toy / "resumed.npy").exists() and int((toy / "resumed.npy.done_batches").read_text()) == 20
+    assert not (toy / "resumed.npy").exists() and (toy / "resumed.npy.done_batches").read_text().split()[0] == "20"
     monkeypatch.setattr(data.Progress, "update", real_update)
     distill.main(args + ["--out", str(toy / "resumed.npy")])
     whole, resumed = np.load(toy / "whole.npy"), np.load(toy / "resumed.npy")
