@@ -43,6 +43,16 @@ EPOCHS_mnli = 3
 # The baseline: the same student on the labels only, with the dropout that served it best.
 BASELINE_FLAGS ?= --dropout 0.5 --epochs 15
 
+# Several processes (README, "Running on several GPUs or machines"): NPROC per machine (one per
+# GPU), NNODES machines; the logits and student steps then run under torchrun.  Several machines
+# also need TORCHRUN_FLAGS="--rdzv-backend=c10d --rdzv-endpoint=<first machine>:29500 --rdzv-id=<name>"
+# and a RUNS folder they all see.
+NPROC  ?= 1
+NNODES ?= 1
+TORCHRUN_FLAGS ?= $(if $(filter 1,$(NNODES)),--standalone,)
+LAUNCH := $(if $(filter-out 1,$(NPROC) $(NNODES)),$(PYTHON) -m torch.distributed.run --nproc_per_node=$(NPROC) \
+  --nnodes=$(NNODES) $(TORCHRUN_FLAGS),$(PYTHON))
+
 DATA := $(if $(DATA_DIR),--data-dir $(DATA_DIR),)
 INSTALLED := runs/.installed
 TASKS := sst2 mrpc rte qqp mnli
@@ -70,14 +80,14 @@ $(RUNS)/%/augmented.tsv:
 	  $(if $(filter-out 0,$(LIMIT)),--limit $(LIMIT),) --seed $(SEED) --out $@
 
 $(RUNS)/%/logits/train.npy: $(RUNS)/%/teacher/metrics.json
-	$(PYTHON) distill.py logits --task $* $(DATA) --teacher-dir $(RUNS)/$*/teacher --split train --out $@
+	$(LAUNCH) distill.py logits --task $* $(DATA) --teacher-dir $(RUNS)/$*/teacher --split train --out $@
 
 $(RUNS)/%/logits/augmented.npy: $(RUNS)/%/teacher/metrics.json $(RUNS)/%/augmented.tsv
-	$(PYTHON) distill.py logits --task $* $(DATA) --teacher-dir $(RUNS)/$*/teacher \
+	$(LAUNCH) distill.py logits --task $* $(DATA) --teacher-dir $(RUNS)/$*/teacher \
 	  --input $(RUNS)/$*/augmented.tsv --out $@
 
 $(RUNS)/%/student/metrics.json: $(RUNS)/%/logits/train.npy $(RUNS)/%/logits/augmented.npy
-	$(PYTHON) distill.py student --task $* $(DATA) $(STUDENT_FLAGS) --epochs $(EPOCHS_$*) --alpha $(ALPHA) \
+	$(LAUNCH) distill.py student --task $* $(DATA) $(STUDENT_FLAGS) --epochs $(EPOCHS_$*) --alpha $(ALPHA) \
 	  --train-logits $(RUNS)/$*/logits/train.npy --augmented $(RUNS)/$*/augmented.tsv \
 	  --augmented-logits $(RUNS)/$*/logits/augmented.npy --limit $(LIMIT) --seed $(SEED) --out $(@D)
 

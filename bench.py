@@ -139,11 +139,12 @@ def main(argv=None):
         print(f"{r['model']:34} {r['precision']:14} {r['parameters']:>12,} {r['sentences_per_second']:>12,.1f} "
               f"{r['latency_ms']:>11.2f} {r['student_speedup']:>10.1f}x")
 
-    steps = {}
+    steps, wall = {}, None
     report = Path(args.out).parent / "sst2.json"
     if report.exists():
         last = json.loads(report.read_text())
         steps = {k: {"seconds": v, "peak_rss_mb": last["peak_rss_mb"].get(k)} for k, v in last["seconds"].items()}
+        wall = last.get("make_wall")
         print(f"\nsteps of the last make sst2 ({report}):")
         for k, v in steps.items():
             print(f"  {k:18} {v['seconds'] / 60:7.1f} min   peak {v['peak_rss_mb'] or 0:8.0f} MB")
@@ -152,7 +153,7 @@ def main(argv=None):
     table += [f"| {r['model']} | {r['precision']} | {r['parameters']:,} | {r['sentences_per_second']:,.1f} | "
               f"{r['latency_ms']:.2f} | {r['student_speedup']:,.0f}x |" for r in rows]
     table.append(f"\nBatches of {args.batch_size} sentences; the BERT shapes on {args.bert_sentences} dev sentences drawn at random, "
-                 f"dev sentences, the others on all {len(dev)}; {torch.get_num_threads()} CPU threads.  The "
+                 f"the others on all {len(dev)}; {torch.get_num_threads()} CPU threads.  The "
                  f"student has {rows[0]['parameters_without_embeddings']:,} parameters besides its word vectors.")
     if logits_speed:
         table.append(f"\nThe teacher's logits step on {min(args.logits_sentences, len(aug)):,} augmented SST-2 sentences "
@@ -160,6 +161,11 @@ def main(argv=None):
     if steps:
         table.append("\n| step of the last `make sst2` | minutes | peak memory (MB) |\n|---|---|---|")
         table += [f"| {k} | {v['seconds'] / 60:.1f} | {v['peak_rss_mb'] or '-'} |" for k, v in steps.items()]
+        if wall:
+            table.append(f"\nWall time of that `make sst2`, from a clean clone, installs included: "
+                         f"{wall['wall_seconds'] / 60:.1f} min, interrupted once in the logits step and run again "
+                         f"({wall['first_run_seconds'] / 60:.1f} + {wall['second_run_seconds'] / 60:.1f} min; "
+                         f"`results/sst2/run_make_sst2.sh`).")
     if Path(args.out).parent.resolve() == distill.RESULTS.resolve():
         distill.update_readme("bench", "\n".join(table))
     distill.save_json(args.out, {"rows": rows, "batch_size": args.batch_size, "steps": steps,

@@ -49,10 +49,11 @@ class MissingDataError(FileNotFoundError):
 
 class Progress:
     """A progress line on stderr: done/total, items per second, time left.  On a terminal it
-    redraws one line; in a log file it writes a new line every 30 seconds."""
+    redraws one line; in a log file it writes a new line every 30 seconds.  show=False keeps it
+    silent (the ranks other than 0 under torchrun)."""
 
-    def __init__(self, total, desc="", unit="it", start=0):
-        self.total, self.desc, self.unit = total, desc, unit
+    def __init__(self, total, desc="", unit="it", start=0, show=True):
+        self.total, self.desc, self.unit, self.show = total, desc, unit, show
         self.n = self.start = start
         self.t0 = self.last = time.time()
         self.tty = sys.stderr.isatty()
@@ -60,7 +61,7 @@ class Progress:
     def update(self, k=1):
         self.n += k
         now = time.time()
-        if now - self.last > (0.5 if self.tty else 30) or self.n >= self.total:
+        if self.show and (now - self.last > (0.5 if self.tty else 30) or self.n >= self.total):
             self.last = now
             rate = (self.n - self.start) / max(now - self.t0, 1e-9)
             left = (self.total - self.n) / rate if rate > 0 else 0
@@ -70,7 +71,7 @@ class Progress:
                   file=sys.stderr, flush=True)
 
     def close(self):
-        if self.tty:
+        if self.tty and self.show:
             print(file=sys.stderr)
         return time.time() - self.t0
 

@@ -14,17 +14,21 @@ Every step prints its configuration at start and saves it, with its metrics and 
 command, as JSON beside its output.  Long steps show progress and resume when run again.
 """
 import argparse
+import gc
 import json
+import os
 import resource
 import shutil
 import subprocess
 import sys
 import time
 from contextlib import nullcontext
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 
 import data
@@ -107,12 +111,38 @@ def autocast(device, bf16):
     return torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else nullcontext()
 
 
+def distributed(args):
+    """(rank, world size, device) of this process.  Under `torchrun` (it sets WORLD_SIZE, RANK
+    and LOCAL_RANK) join the process group: nccl between GPUs, gloo between CPUs; GPU k of a
+    machine serves its local rank k.  Run plainly, this is rank 0 of 1 and nothing changes."""
+    device, world = torch.device(args.device), int(os.environ.get("WORLD_SIZE", 1))
+    if world == 1:
+        return 0, 1, device
+    if device.type == "cuda":
+        device = torch.device("cuda", int(os.environ["LOCAL_RANK"]))
+        torch.cuda.set_device(device)
+    if not dist.is_initialized():
+        # A rank may wait long at a barrier: after a restart, another rank may have its whole
+        # shard of logits still to do.
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo", timeout=timedelta(hours=24))
+    return dist.get_rank(), world, device
+
+
+def shard(batches, lengths, rank, world):
+    """Batches lo:hi of this rank: a contiguous run, cut where the padded word counts (batch
+    size x longest example) are equal, because length-sorted batches grow towards the end."""
+    cost = np.cumsum([len(b) * (1 + max(lengths[i] for i in b)) for b in batches])
+    cuts = [0] + [int(np.searchsorted(cost, cost[-1] * r / world, side="right")) for r in range(1, world)] \
+        + [len(batches)]
+    return cuts[rank], cuts[rank + 1]
+
+
 @torch.no_grad()
 def teacher_logits(model, wordpiece, pairs, args, device, out=None, desc="logits"):
     """Logits of the teacher for every example, in length-sorted batches of args.batch_size.
-    out: a memory-mapped .npy to fill, with a progress file beside it (batches done, seconds
-    spent) so that an interrupted run continues after the last finished batch.  Returns the
-    logits and the seconds spent on them over every run."""
+    out: the .npy to write, filled as a memory-mapped `<out>.partial.npy` with a progress file
+    beside it (batches done, seconds spent), so that an interrupted run continues after the
+    last finished batch.  Returns the logits and the seconds spent on them over every run."""
     model.eval()
     batches = data.length_batches(rough_lengths(pairs), args.batch_size)
     if out is None:
@@ -132,6 +162,9 @@ def teacher_logits(model, wordpiece, pairs, args, device, out=None, desc="logits
             done_file.write_text(f"{k + 1} {spent + time.time() - t0:.1f}")
         bar.update(len(batch))
     bar.close()
+    if out is not None:
+        Path(str(out) + ".partial.npy").replace(out)
+        done_file.unlink()
     return result, spent + time.time() - t0
 
 
@@ -143,7 +176,7 @@ def open_partial(out, shape):
     if partial.exists() and done_file.exists():
         result = np.load(partial, mmap_mode="r+")
         if result.shape == shape:
-            done, spent = done_file.read_text().split()
+            done, spent = (done_file.read_text().split() + ["0", "0"])[:2]    # empty if killed mid-write
             print(f"resuming {partial} after {done} batches", file=sys.stderr)
             return result, done_file, int(done), float(spent)
     partial.parent.mkdir(parents=True, exist_ok=True)
@@ -238,11 +271,15 @@ def save_teacher(model, vocab_path, out, args, result, history, seconds):
 
 def cmd_logits(args):
     t0 = start(args)
-    device = torch.device(args.device)
+    rank, world, device = distributed(args)
     out = Path(args.out)
     if out.exists():
         print(f"{out} exists; delete it to compute it again")
         return
+    stale = [p.name for p in out.parent.glob(out.name + ".rank*") if f"of{world}." not in p.name]
+    if stale:
+        raise SystemExit(f"{out.parent / stale[0]} is left from a run with another number of processes: "
+                         f"run again with that number to finish it, or delete {out}.rank*")
     task = data.TASKS[args.task]
     if args.input:
         split = data.read_tsv(args.input, args.task)
@@ -250,17 +287,39 @@ def cmd_logits(args):
         split = data.load_split(args.task, args.split, args.data_dir)
     model, vocab_path = models.load_teacher(args.teacher_dir, len(task.labels))
     model.to(device)
+    wordpiece = data.WordPiece(vocab_path)
     pairs = texts_of(split)
-    result, seconds = teacher_logits(model, data.WordPiece(vocab_path), pairs, args, device, out)
-    Path(str(out) + ".partial.npy").replace(out)
-    Path(str(out) + ".done_batches").unlink()
-    summary = {"rows": len(pairs), "seconds": seconds, "sentences_per_second": len(pairs) / seconds,
-               "input": split.path, **provenance(args)}
-    if split.label is not None:
-        summary["metrics"] = metrics(args.task, np.load(out).argmax(1), split.label)
-    save_json(str(out)[: -len(".npy")] + ".json", summary)
-    del result
-    print(f"{len(pairs):,} logits in {seconds:.0f}s -> {out}")
+    if world == 1:
+        result, seconds = teacher_logits(model, wordpiece, pairs, args, device, out)
+    else:
+        # torchrun: each rank fills its own shard file, resumable like the single file, with
+        # the very batches a single process would run; rank 0 then gathers them into `out`.
+        lengths = rough_lengths(pairs)
+        batches = data.length_batches(lengths, args.batch_size)
+        if len(batches) < world:
+            raise SystemExit(f"{len(pairs)} examples make {len(batches)} batches: too few for {world} processes")
+        rows = [[i for b in batches[slice(*shard(batches, lengths, r, world))] for i in b] for r in range(world)]
+        parts = [Path(f"{out}.rank{r}of{world}.npy") for r in range(world)]
+        if not parts[rank].exists():
+            teacher_logits(model, wordpiece, [pairs[i] for i in rows[rank]], args, device, parts[rank],
+                           desc=f"logits, rank {rank} of {world}")
+        dist.barrier()
+        if rank == 0:
+            result = np.zeros((len(pairs), model.classifier.out_features), dtype=np.float32)
+            for r in range(world):
+                result[rows[r]] = np.load(parts[r])
+            np.save(str(out) + ".partial.npy", result)
+            Path(str(out) + ".partial.npy").replace(out)
+            for part in parts:
+                part.unlink()
+        seconds = time.time() - t0
+    if rank == 0:
+        summary = {"rows": len(pairs), "seconds": seconds, "sentences_per_second": len(pairs) / seconds,
+                   "processes": world, "input": split.path, **provenance(args)}
+        if split.label is not None:
+            summary["metrics"] = metrics(args.task, np.load(out).argmax(1), split.label)
+        save_json(str(out)[: -len(".npy")] + ".json", summary)
+        print(f"{len(pairs):,} logits in {seconds:.0f}s -> {out}")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -341,7 +400,7 @@ def build_vocab(args):
 
 def cmd_student(args):
     t0 = start(args)
-    device = torch.device(args.device)
+    rank, world, device = distributed(args)
     task = data.TASKS[args.task]
     out = Path(args.out)
     if (out / "metrics.json").exists():
@@ -349,7 +408,8 @@ def cmd_student(args):
         return
     out.mkdir(parents=True, exist_ok=True)
     vocab = build_vocab(args)
-    vocab.save(out / "vocab.txt")
+    if rank == 0:
+        vocab.save(out / "vocab.txt")
     vectors, _ = data.load_vectors(args.vectors or data.vectors_path(args.data_dir), vocab, seed=args.seed)
 
     # The transfer set: the original train split (gold labels) plus, unless --no-distill, the
@@ -376,6 +436,9 @@ def cmd_student(args):
 
     model = models.BiLSTMStudent(vectors, len(task.labels), args.hidden, args.fc, args.dropout,
                                  not args.no_multichannel, args.pooling, pair=task.text_b is not None).to(device)
+    # torchrun: DistributedDataParallel averages the gradients of the ranks after each backward,
+    # so that every rank's copy of the student takes the same step.
+    trained = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = (torch.optim.Adadelta(params, lr=args.lr, rho=0.95) if args.optimizer == "adadelta"
                  else torch.optim.Adam(params, lr=args.lr, fused=True))
@@ -389,34 +452,44 @@ def cmd_student(args):
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         state = saved["state"]
-        torch.set_rng_state(saved["rng"])            # the same dropout masks as an unbroken run
+        if rank == 0:
+            torch.set_rng_state(saved["rng"])        # the same dropout masks as an unbroken run
         print(f"resuming at epoch {state['epoch'] + 1}, batch {state['batch']}", file=sys.stderr)
     lengths = sum(c.lengths for c in columns)
     while state["epoch"] < args.epochs and state["bad_evals"] < args.patience:
         batches = data.length_batches(lengths, args.batch_size, seed=args.seed * 1000 + state["epoch"])
         every = -(-len(batches) // args.evals_per_epoch)          # the last one falls on the epoch's end
         bar = data.Progress(n, f"student epoch {state['epoch'] + 1}", "sentences",
-                            start=sum(len(b) for b in batches[:state["batch"]]))
+                            start=sum(len(b) for b in batches[:state["batch"]]), show=rank == 0)
         losses = []
         for k in range(state["batch"], len(batches)):
-            rows = batches[k]
-            model.train()
-            logits = student_forward(model, columns, rows, device)
-            loss = distill_loss(logits, torch.from_numpy(targets[rows]).to(device),
-                                torch.from_numpy(labels[rows]).to(device), alpha, args.loss, args.temperature)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            losses.append(loss.item())
-            state["step"] += 1
-            bar.update(len(rows))
+            # Under torchrun the batch is the global one, cut into one contiguous part per rank;
+            # each part's mean loss is weighted by its share, so the averaged gradient is the
+            # whole batch's, as in one process.  (A batch smaller than the ranks is skipped.)
+            rows = np.array_split(batches[k], world)[rank]
+            if len(batches[k]) >= world:
+                model.train()
+                logits = student_forward(trained, columns, rows, device)
+                loss = distill_loss(logits, torch.from_numpy(targets[rows]).to(device),
+                                    torch.from_numpy(labels[rows]).to(device), alpha, args.loss, args.temperature)
+                optimizer.zero_grad()
+                (loss * (len(rows) * world / len(batches[k]))).backward()
+                optimizer.step()
+                losses.append(loss.item())
+                state["step"] += 1
+            bar.update(len(batches[k]))
             if (k + 1) % every == 0 or k + 1 == len(batches):
                 state["batch"] = k + 1
-                evaluate_student(model, dev_columns, dev, args, device, state, float(np.mean(losses)), out, n)
+                if rank == 0:
+                    evaluate_student(model, dev_columns, dev, args, device, state, float(np.mean(losses)), out, n)
+                    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "state": state,
+                                "rng": torch.get_rng_state()}, out / "last.tmp")
+                    (out / "last.tmp").replace(out / "last.pt")
                 losses = []
-                torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "state": state,
-                            "rng": torch.get_rng_state()}, out / "last.tmp")
-                (out / "last.tmp").replace(out / "last.pt")
+                if world > 1:                    # rank 0 alone knows whether to stop early
+                    verdict = torch.tensor([state["bad_evals"]], device=device)
+                    dist.broadcast(verdict, 0)
+                    state["bad_evals"] = int(verdict.item())
                 if state["bad_evals"] >= args.patience:
                     print(f"\nno better dev {task.metric} in {args.patience} evaluations: stopping",
                           file=sys.stderr)
@@ -424,6 +497,8 @@ def cmd_student(args):
         bar.close()
         if state["bad_evals"] < args.patience:
             state["epoch"], state["batch"] = state["epoch"] + 1, 0
+    if rank > 0:
+        return
     best = json.loads((out / "best.json").read_text())
     report = {"dev": best["dev"], "best_step": best["step"], "epochs_run": state["step"] * args.batch_size / n,
               "train_examples": n, "parameters": models.count_parameters(model, embeddings=False),
@@ -622,6 +697,8 @@ def cmd_report(args):
         "git_commits": {name: s.get("git_commit") for name, s in steps.items()},
     }
     result["seconds"]["total"] = round(sum(result["seconds"].values()), 1)
+    if (run / "make_wall.json").exists():        # written by results/sst2/run_make_sst2.sh
+        result["make_wall"] = {k: v for k, v in read("make_wall.json").items() if k.endswith("seconds")}
     save_json(out / f"{args.task}.json", result)
     for name in ("teacher", "student", "baseline"):
         save_json(out / args.task / f"{name}.json", steps[name])
@@ -781,6 +858,12 @@ def main(argv=None):
     if getattr(args, "lr", 0) is None:
         args.lr = 1.0 if args.optimizer == "adadelta" else 1e-3
     args.func(args)
+    if dist.is_initialized():
+        # Leave the torchrun group in order: first the DistributedDataParallel wrapper (kept alive
+        # by its hooks' reference cycles), then the group; left to the interpreter's exit, gloo's
+        # threads can abort the process.
+        gc.collect()
+        dist.destroy_process_group()
 
 
 if __name__ == "__main__":
