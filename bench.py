@@ -70,8 +70,8 @@ def main(argv=None):
     p.add_argument("--runs", default="runs")
     p.add_argument("--out", default="results/bench.json")
     p.add_argument("--batch-size", type=int, default=64, help="the same for every model")
-    p.add_argument("--bert-sentences", type=int, default=128,
-                   help="dev sentences timed for the BERT-base/large shapes (all 872 take minutes)")
+    p.add_argument("--bert-sentences", type=int, default=0,
+                   help="dev sentences timed for the BERT-base/large shapes (0: all 872, about 5 minutes)")
     p.add_argument("--latency-sentences", type=int, default=16)
     p.add_argument("--logits-sentences", type=int, default=8192,
                    help="augmented sentences for the teacher-logits throughput")
@@ -103,9 +103,10 @@ def main(argv=None):
     teacher, vocab_path = models.load_teacher(str(teacher_dir) if (teacher_dir / "teacher.pt").exists()
                                               else "minilm", 2)
     wordpiece = data.WordPiece(vocab_path)
-    # The big shapes on a random sample of dev sentences: the same length distribution as the
-    # whole dev set the student and the teacher are timed on.
-    sample = [dev.text_a[i] for i in np.random.default_rng(0).choice(len(dev), args.bert_sentences, replace=False)]
+    # The big shapes on the same 872 dev sentences as the student and the teacher (about 4
+    # minutes for BERT-large), or on a random sample of them for a quicker look.
+    n = args.bert_sentences or len(dev)
+    sample = [dev.text_a[i] for i in sorted(np.random.default_rng(0).choice(len(dev), n, replace=False))]
     shapes = [("teacher in use (MiniLM-L6, 384)", teacher, dev.text_a),
               ("BERT-base shape (random)", models.Bert(BERT_BASE, 2), sample),
               ("BERT-large shape (random)", models.Bert(BERT_LARGE, 2), sample)]
@@ -152,8 +153,10 @@ def main(argv=None):
              "|---|---|---|---|---|---|"]
     table += [f"| {r['model']} | {r['precision']} | {r['parameters']:,} | {r['sentences_per_second']:,.1f} | "
               f"{r['latency_ms']:.2f} | {r['student_speedup']:,.0f}x |" for r in rows]
-    table.append(f"\nBatches of {args.batch_size} sentences; the BERT shapes on {args.bert_sentences} dev sentences drawn at random, "
-                 f"the others on all {len(dev)}; {torch.get_num_threads()} CPU threads.  The "
+    table.append(f"\nBatches of {args.batch_size} sentences, "
+                 + (f"every model on all {len(dev)} dev sentences; " if n == len(dev) else
+                    f"the BERT shapes on {n} dev sentences drawn at random, the others on all {len(dev)}; ")
+                 + f"{torch.get_num_threads()} CPU threads.  The "
                  f"student has {rows[0]['parameters_without_embeddings']:,} parameters besides its word vectors.")
     if logits_speed:
         table.append(f"\nThe teacher's logits step on {min(args.logits_sentences, len(aug)):,} augmented SST-2 sentences "
@@ -168,7 +171,7 @@ def main(argv=None):
                          f"`results/sst2/run_make_sst2.sh`).")
     if Path(args.out).parent.resolve() == distill.RESULTS.resolve():
         distill.update_readme("bench", "\n".join(table))
-    distill.save_json(args.out, {"rows": rows, "batch_size": args.batch_size, "steps": steps,
+    distill.save_json(args.out, {"rows": rows, "batch_size": args.batch_size, "bert_sentences": n, "steps": steps,
                                  "teacher_logits_augmented_sentences_per_second": logits_speed,
                                  "machine": f"{platform.processor() or platform.machine()}, "
                                             f"{torch.get_num_threads()} threads, torch {torch.__version__}",

@@ -217,8 +217,11 @@ def launch(args, processes=1):
 
 
 def finish(process):
+    """The output of a run that must succeed; if it failed, its first error line leads the message."""
     output = process.communicate(timeout=300)[0]
-    assert process.returncode == 0, output
+    if process.returncode != 0:
+        errors = [line for line in output.splitlines() if line.split(":")[0].endswith("Error")]
+        raise AssertionError(f"{errors[0] if errors else 'failed'}\n{output}")
     return output
 
 
