@@ -12,6 +12,8 @@ One script, one sub-command per step of the method, each runnable on its own:
 
 Every step prints its configuration at start and saves it, with its metrics and the exact
 command, as JSON beside its output.  Long steps show progress and resume when run again.
+The logits and student steps also run as several processes (GPUs, machines) under
+`torchrun --nproc_per_node=N distill.py logits|student ...`: see distributed() below.
 """
 import argparse
 import gc
