@@ -44,7 +44,7 @@ EPOCHS_mnli = 3
 BASELINE_FLAGS ?= --dropout 0.5 --epochs 15
 
 # Several processes (README, "Running on several GPUs or machines"): NPROC per machine (one per
-# GPU), NNODES machines; the logits and student steps then run under torchrun.  Several machines
+# GPU), NNODES machines; the logits, student and baseline steps then run under torchrun.  Several machines
 # also need TORCHRUN_FLAGS="--rdzv-backend=c10d --rdzv-endpoint=<first machine>:29500 --rdzv-id=<name>"
 # and a RUNS folder they all see.
 NPROC  ?= 1
@@ -92,7 +92,7 @@ $(RUNS)/%/student/metrics.json: $(RUNS)/%/logits/train.npy $(RUNS)/%/logits/augm
 	  --augmented-logits $(RUNS)/$*/logits/augmented.npy --limit $(LIMIT) --seed $(SEED) --out $(@D)
 
 $(RUNS)/%/baseline/metrics.json:
-	$(PYTHON) distill.py student --task $* $(DATA) --no-distill $(STUDENT_FLAGS) $(BASELINE_FLAGS) \
+	$(LAUNCH) distill.py student --task $* $(DATA) --no-distill $(STUDENT_FLAGS) $(BASELINE_FLAGS) \
 	  --limit $(LIMIT) --seed $(SEED) --out $(@D)
 
 $(RUNS)/%/student/eval.json: $(RUNS)/%/student/metrics.json $(RUNS)/%/teacher/metrics.json
