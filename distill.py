@@ -130,13 +130,13 @@ def distributed(args):
     return dist.get_rank(), world, device
 
 
-def shard(batches, lengths, rank, world):
-    """Batches lo:hi of this rank: a contiguous run, cut where the padded word counts (batch
-    size x longest example) are equal, because length-sorted batches grow towards the end."""
+def shard_cuts(batches, lengths, world):
+    """Where to cut the batches into `world` contiguous runs, rank r taking cuts[r]:cuts[r + 1]:
+    at equal padded word counts (batch size x longest example), because length-sorted batches
+    grow towards the end."""
     cost = np.cumsum([len(b) * (1 + max(lengths[i] for i in b)) for b in batches])
-    cuts = [0] + [int(np.searchsorted(cost, cost[-1] * r / world, side="right")) for r in range(1, world)] \
+    return [0] + [int(np.searchsorted(cost, cost[-1] * r / world, side="right")) for r in range(1, world)] \
         + [len(batches)]
-    return cuts[rank], cuts[rank + 1]
 
 
 @torch.no_grad()
@@ -300,7 +300,8 @@ def cmd_logits(args):
         batches = data.length_batches(lengths, args.batch_size)
         if len(batches) < world:
             raise SystemExit(f"{len(pairs)} examples make {len(batches)} batches: too few for {world} processes")
-        rows = [[i for b in batches[slice(*shard(batches, lengths, r, world))] for i in b] for r in range(world)]
+        cuts = shard_cuts(batches, lengths, world)
+        rows = [[i for b in batches[lo:hi] for i in b] for lo, hi in zip(cuts, cuts[1:])]
         parts = [Path(f"{out}.rank{r}of{world}.npy") for r in range(world)]
         if not parts[rank].exists():
             teacher_logits(model, wordpiece, [pairs[i] for i in rows[rank]], args, device, parts[rank],
@@ -319,7 +320,7 @@ def cmd_logits(args):
         summary = {"rows": len(pairs), "seconds": seconds, "sentences_per_second": len(pairs) / seconds,
                    "processes": world, "input": split.path, **provenance(args)}
         if split.label is not None:
-            summary["metrics"] = metrics(args.task, np.load(out).argmax(1), split.label)
+            summary["metrics"] = metrics(args.task, result.argmax(1), split.label)
         save_json(str(out)[: -len(".npy")] + ".json", summary)
         print(f"{len(pairs):,} logits in {seconds:.0f}s -> {out}")
 
