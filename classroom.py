@@ -59,7 +59,7 @@ EXERCISES = {
     3: {"name": "BiLSTM over a padded batch", "file": "models.py", "points": 15,
         "paper": "section 3.1, the BiLSTM student (Figure 1)",
         "tests": ["tests/test_models.py::test_student_padding_changes_nothing",
-                  "tests/test_models.py::test_student_last_states_and_channels"]},
+                  "tests/test_models.py::test_student_equals_packed_bidirectional_lstm"]},
     4: {"name": "siamese matching features", "file": "models.py", "points": 5,
         "paper": "section 3.1, the siamese student for pairs (Figure 2)",
         "tests": ["tests/test_models.py::test_siamese_features_by_hand"]},

@@ -128,17 +128,34 @@ def test_siamese_student_features_and_padding():
     torch.testing.assert_close(padded, by_hand)
 
 
-def test_student_last_states_and_channels():
-    """'last' pooling is the forward LSTM after the last word and the backward LSTM after the
-    first; the frozen channel stays frozen; parameters are counted as the paper does."""
-    model = make_student()
-    ids = torch.tensor([[4, 9, 2]])
+@pytest.mark.parametrize("pooling", ["last", "max"])
+def test_student_equals_packed_bidirectional_lstm(pooling):
+    """The reference: PyTorch's own nn.LSTM(bidirectional=True) with our two LSTMs' weights, on a
+    packed batch of three sentences of different lengths.  'last' is the forward state after the
+    last word and the backward state after the first (h_n); 'max' the maximum over real words."""
+    model = make_student(pooling=pooling)
+    reference = torch.nn.LSTM(12, 5, batch_first=True, bidirectional=True)
+    for name, value in model.forward_lstm.named_parameters():
+        setattr(reference, name, value)
+    for name, value in model.backward_lstm.named_parameters():
+        setattr(reference, name + "_reverse", value)
+    ids = torch.tensor([[4, 9, 2, 0, 0], [5, 6, 7, 8, 9], [3, 0, 0, 0, 0]])
+    lengths = torch.tensor([3, 5, 1])
     with torch.no_grad():
-        h = model.encode(ids, torch.tensor([3]))
         x = torch.cat([model.static(ids), model.tuned(ids)], -1)
-        outputs, _ = model.lstm(x)
-    torch.testing.assert_close(h[0, :5], outputs[0, -1, :5])      # forward direction, last word
-    torch.testing.assert_close(h[0, 5:], outputs[0, 0, 5:])       # backward direction, first word
+        packed = torch.nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        outputs, (h_n, _) = reference(packed)
+        if pooling == "last":
+            expected = torch.cat([h_n[0], h_n[1]], dim=-1)
+        else:
+            outputs, _ = torch.nn.utils.rnn.pad_packed_sequence(outputs, batch_first=True, padding_value=-1e9)
+            expected = outputs.max(dim=1).values
+        torch.testing.assert_close(model.encode(ids, lengths), expected)
+
+
+def test_student_channels_and_parameters():
+    """The frozen channel stays frozen; parameters are counted as the paper does."""
+    model = make_student()
     assert not model.static.weight.requires_grad and model.tuned.weight.requires_grad
     lstm = 2 * 4 * 5 * (12 + 5 + 2)                               # 2 directions, 4 gates, inputs 12
     assert models.count_parameters(model, embeddings=False) == lstm + (10 * 7 + 7) + (7 * 3 + 3)
