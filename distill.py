@@ -541,6 +541,13 @@ def load_student(run, device="cpu"):
     cfg = json.loads((run / "config.json").read_text())
     vocab = data.Vocab.load(run / "vocab.txt")
     state = torch.load(run / "student.pt", map_location=device, weights_only=True)
+    # Students saved before the BiLSTM became two LSTMs hold one nn.LSTM(bidirectional=True):
+    # the same numbers, its '_reverse' weights being the backward LSTM's.
+    for key in [k for k in state if k.startswith("lstm.")]:
+        name = key.removeprefix("lstm.")
+        new_key = "backward_lstm." + name.removesuffix("_reverse") if name.endswith("_reverse") \
+            else "forward_lstm." + name
+        state[new_key] = state.pop(key)
     task = data.TASKS[cfg["task"]]
     model = models.BiLSTMStudent(torch.zeros(state["static.weight"].shape), len(task.labels), cfg["hidden"],
                                  cfg["fc"], cfg["dropout"], not cfg["no_multichannel"], cfg["pooling"],

@@ -199,6 +199,19 @@ def test_eval_errors_submission_and_predict(toy, capsys):
     distill.main(["predict", "--run", str(toy / "s"), "a great film", "the awful plot"])
     out = capsys.readouterr().out.splitlines()
     assert [l.split("\t")[0] for l in out] == ["1", "0"]
+    # a student saved by the packed nn.LSTM(bidirectional=True) of earlier versions still loads
+    def old_name(key):
+        if key.startswith("forward_lstm."):
+            return "lstm." + key.removeprefix("forward_lstm.")
+        if key.startswith("backward_lstm."):
+            return "lstm." + key.removeprefix("backward_lstm.") + "_reverse"
+        return key
+    old = {old_name(k): v for k, v in torch.load(toy / "s" / "student.pt").items()}
+    assert {k for k in old if k.startswith("lstm.")} == \
+        {"lstm." + k for k in torch.nn.LSTM(1, 1, bidirectional=True).state_dict()}
+    torch.save(old, toy / "s" / "student.pt")
+    distill.main(["predict", "--run", str(toy / "s"), "a great film", "the awful plot"])
+    assert capsys.readouterr().out.splitlines() == out
 
 
 # --- torchrun: two CPU processes (gloo) give the files of one ----------------------------------
