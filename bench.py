@@ -148,7 +148,8 @@ def main(argv=None):
         wall = last.get("make_wall")
         print(f"\nsteps of the last make sst2 ({report}):")
         for k, v in steps.items():
-            print(f"  {k:18} {v['seconds'] / 60:7.1f} min   peak {v['peak_rss_mb'] or 0:8.0f} MB")
+            peak = f"{v['peak_rss_mb']:8.0f} MB" if v["peak_rss_mb"] else "       -"    # no peak for the total
+            print(f"  {k:18} {v['seconds'] / 60:7.1f} min   peak {peak}")
     table = ["| model | precision | parameters | sentences/s | batch-1 latency (ms) | student is faster by |",
              "|---|---|---|---|---|---|"]
     table += [f"| {r['model']} | {r['precision']} | {r['parameters']:,} | {r['sentences_per_second']:,.1f} | "
