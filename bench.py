@@ -148,7 +148,7 @@ def main(argv=None):
         wall = last.get("make_wall")
         print(f"\nsteps of the last make sst2 ({report}):")
         for k, v in steps.items():
-            peak = f"{v['peak_rss_mb']:8.0f} MB" if v["peak_rss_mb"] else "       -"    # no peak for the total
+            peak = f"{v['peak_rss_mb']:8.0f} MiB" if v["peak_rss_mb"] else "       -"    # no peak for the total
             print(f"  {k:18} {v['seconds'] / 60:7.1f} min   peak {peak}")
     table = ["| model | precision | parameters | sentences/s | batch-1 latency (ms) | student is faster by |",
              "|---|---|---|---|---|---|"]
@@ -163,7 +163,7 @@ def main(argv=None):
         table.append(f"\nThe teacher's logits step on {min(args.logits_sentences, len(aug)):,} augmented SST-2 sentences "
                      f"(batches of 256, length-sorted, bf16 autocast): {logits_speed:,.0f} sentences/s.")
     if steps:
-        table.append("\n| step of the last `make sst2` | minutes | peak memory (MB) |\n|---|---|---|")
+        table.append("\n| step of the last `make sst2` | minutes | peak memory (MiB) |\n|---|---|---|")
         table += [f"| {k} | {v['seconds'] / 60:.1f} | {v['peak_rss_mb'] or '-'} |" for k, v in steps.items()]
         if wall:
             table.append(f"\nWall time of that `make sst2`, from a clean clone, installs included: "
