@@ -7,12 +7,6 @@
 # It writes results/sst2/pooling/sst2.json and sst2/{teacher,student,baseline}.json, to be read
 # beside results/sst2.json.
 set -eu
-here=results/sst2/pooling
 mkdir -p runs/pooling_max/sst2
 cp -rp runs/sst2/teacher runs/sst2/logits runs/sst2/augmented.tsv runs/sst2/augmented.json runs/pooling_max/sst2/
-flags=$(sed -n 's/^STUDENT_FLAGS ?= //p' Makefile)
-case "$flags" in
-    *"--pooling last"*) ;;
-    *) echo "pooling.sh: expected '--pooling last' in the Makefile's STUDENT_FLAGS, found: $flags" >&2; exit 1 ;;
-esac
-make sst2 RUNS=runs/pooling_max RESULTS=$here STUDENT_FLAGS="${flags/--pooling last/--pooling max}"
+make sst2 RUNS=runs/pooling_max RESULTS=results/sst2/pooling POOLING=max
