@@ -1,5 +1,6 @@
 # The pipeline of Tang et al. (2019), one file target per step, so that a finished step is never
-# redone and an interrupted run (Ctrl-C, a closed laptop) continues where it stopped:
+# redone; an interrupted run (Ctrl-C, a closed laptop) continues where it stopped, except the
+# teacher step, which starts again from nothing:
 #
 #   teacher -> augment -> logits (train + augmented) -> student, baseline -> eval -> report
 #
@@ -38,7 +39,7 @@ ALPHA         ?= 0
 # over all states (POOLING=max) is the option; on SST-2 dev, seed 0, the same teacher and
 # logits, it reached a student 0.8 points higher and a baseline 0.9 higher, both within one
 # standard error (results/sst2/pooling/), so the default is the paper's.  Five epochs fit the
-# hour; a sixth (max-pooling, commit b8a37b0) found no better student and took 61.3 minutes.
+# hour.
 POOLING       ?= last
 STUDENT_FLAGS ?= --optimizer adam --lr 1e-3 --batch-size 128 --hidden 300 --fc 400 --dropout 0.1 --pooling $(POOLING)
 EPOCHS_sst2 = 5
@@ -83,7 +84,7 @@ $(RUNS)/%/teacher/metrics.json:
 
 $(RUNS)/%/augmented.tsv:
 	$(PYTHON) augment.py --task $* $(DATA) $(AUGMENT_FLAGS) $(if $(N_ITER),--n-iter $(N_ITER),) \
-	  $(if $(filter-out 0,$(LIMIT)),--limit $(LIMIT),) --seed $(SEED) --out $@
+	  --limit $(LIMIT) --seed $(SEED) --out $@
 
 $(RUNS)/%/logits/train.npy: $(RUNS)/%/teacher/metrics.json
 	$(LAUNCH) distill.py logits --task $* $(DATA) --teacher-dir $(RUNS)/$*/teacher --split train --out $@
@@ -107,7 +108,7 @@ $(RUNS)/%/student/eval.json: $(RUNS)/%/student/metrics.json $(RUNS)/%/teacher/me
 # The last step writes $(RESULTS)/<task>.json and the README tables; its stamp lives in $(RUNS),
 # because results/ ships with the repository and a fresh clone must still run the chain.
 $(RUNS)/%/reported: $(RUNS)/%/student/eval.json $(RUNS)/%/baseline/metrics.json
-	$(PYTHON) distill.py report --task $* --runs $(RUNS) --out $(RESULTS)
+	$(PYTHON) report.py results --task $* --runs $(RUNS) --out $(RESULTS)
 	@touch $@
 
 # A small run of the whole chain, for a class demo: the first 3,000 training sentences only (the

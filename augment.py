@@ -18,7 +18,6 @@ or cut sentence need not keep it, which is why the teacher labels these samples.
 """
 import argparse
 import json
-import resource
 import os
 import sys
 import time
@@ -28,6 +27,7 @@ import nltk
 import numpy as np
 
 import data
+import files
 
 NG_MAX = 5   # 3.3, n-gram sampling: n is drawn uniformly from {1, ..., 5}
 TAGGER_FILES = ("taggers/averaged_perceptron_tagger_eng/", "taggers/universal_tagset/en-ptb.map")
@@ -43,7 +43,7 @@ def load_tagger(data_dir=None):
     """A function words -> universal tags.  Never downloads: nltk.download would hang on a
     machine without internet, so missing tagger files stop us here, at once."""
     folders = [f for f in os.environ.get("NLTK_DATA", "").split(os.pathsep) if f]
-    folders.append(str(data.find_data_dir(data_dir) / "nltk_data"))
+    folders.append(str(files.find_data_dir(data_dir) / "nltk_data"))
     nltk.data.path[:0] = [f for f in folders if f not in nltk.data.path]
     missing = []
     for name in TAGGER_FILES:
@@ -76,7 +76,7 @@ def tag_split(columns, tag, source, cache):
             # a cache from another tokenizer would pair words with the wrong tags
             if all(len(t) == len(w) for cw, ct in zip(columns, tags) for w, t in zip(cw, ct)):
                 return tags
-    bar = data.Progress(n * len(columns), "tagging", "sentences")
+    bar = files.Progress(n * len(columns), "tagging", "sentences")
     tags = []
     for column in columns:
         tags.append([])
@@ -84,10 +84,9 @@ def tag_split(columns, tag, source, cache):
             tags[-1].append(tag(words))
             bar.update()
     bar.close()
-    part = Path(str(cache) + ".part")
-    part.write_text(json.dumps({"key": key, "tags": [[" ".join(t) for t in column] for column in tags]}),
-                    encoding="utf-8")
-    os.replace(part, cache)
+    with files.atomic(cache) as part:
+        part.write_text(json.dumps({"key": key, "tags": [[" ".join(t) for t in column] for column in tags]}),
+                        encoding="utf-8")
     return tags
 
 
@@ -105,9 +104,11 @@ def build_lexicon(columns, tags):
 
 
 # ----------------------------------------------------------------------------------------------
-# The rules (3.3).  For each word draw x ~ U(0, 1): x < p_mask masks it, p_mask <= x <
-# p_mask + p_pos replaces it, otherwise it stays -- the two rules exclude each other.  Then,
-# with probability p_ng, the sample is cut to a random n-gram.
+# The rules (3.3): "given a training example {w_1, ... w_n}, we iterate over the words, drawing
+# from the uniform distribution X_i ~ UNIFORM[0, 1] for each w_i.  If X_i < p_mask, we apply
+# masking to w_i.  If p_mask <= X_i < p_mask + p_pos, we apply POS-guided word replacement.  We
+# treat masking and POS-guided swapping as mutually exclusive ... After iterating through the
+# words, with probability p_ng, we apply n-gram sampling to this entire synthetic example."
 
 def augment_sentence(words, tags, rng, lexicon, p_mask=0.1, p_pos=0.1, p_ng=0.25, p_swap=0.0,
                      ng_max=NG_MAX):
@@ -116,22 +117,28 @@ def augment_sentence(words, tags, rng, lexicon, p_mask=0.1, p_pos=0.1, p_ng=0.25
     out = list(words)
     for i in np.flatnonzero(x < p_mask + p_pos):
         if x[i] < p_mask:
-            # 3.3 Masking: BERT knows [MASK] from pre-training, so its output on a sentence with
-            # a word hidden tells the student how much that word mattered to the label.
+            # Masking: "With probability p_mask, we randomly replace a word with [MASK], which
+            # corresponds to an unknown token in our models and the masked word token in BERT."
+            # The teacher's output with a word hidden tells the student how much it mattered.
             out[i] = data.MASK
         else:
-            # 3.3 POS-guided word replacement.  Drawn from the whole distribution of the tag, so
-            # it may draw the word itself (as the authors' code does); such a sample may then
-            # equal its original and is dropped with the duplicates.
+            # POS-guided word replacement: "With probability p_pos, we replace a word with
+            # another of the same POS tag.  To preserve the original training distribution, the
+            # new word is sampled from the unigram word distribution re-normalized by the
+            # part-of-speech (POS) tag."  Drawn from the whole distribution of the tag, so it may
+            # draw the word itself (as the authors' code does); such a sample may then equal its
+            # original and is dropped with the duplicates.
             pool, cumulative = lexicon[tags[i]]
             out[i] = pool[np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right")]
     if p_swap and len(out) > 1 and rng.random() < p_swap:
-        # Not in the paper: a random swap of two words.  The seed replication found it did not
-        # help, so it is off by default.
+        # Not in the paper: a random swap of two words, from the seed replication, which found
+        # it did not help; off by default (README: where we differ).
         i, j = rng.choice(len(out), size=2, replace=False)
         out[i], out[j] = out[j], out[i]
     if rng.random() < p_ng:
-        # 3.3 n-gram sampling, n uniform in 1..5; a sentence of at most n words stays whole.
+        # n-gram sampling: "With probability p_ng, we randomly sample an n-gram from the
+        # example, where n is randomly selected from {1, 2, ..., 5}."  A sentence of at most n
+        # words stays whole.
         n = min(int(rng.integers(1, ng_max + 1)), len(out))
         start = int(rng.integers(0, len(out) - n + 1))
         out = out[start:start + n]
@@ -140,9 +147,11 @@ def augment_sentence(words, tags, rng, lexicon, p_mask=0.1, p_pos=0.1, p_ng=0.25
 
 
 def sides_to_change(rng, n_sides, pair_mode="mixed"):
-    """Which texts of an example to augment.  For pairs, 3.3 cycles through changing the first
-    sentence only (the second held fixed), the second only, and both; the authors' code draws
-    the choice instead: one side with probability 2/3 (either equally), both otherwise."""
+    """Which texts of an example to augment.  3.3: "For sentence-pair datasets, we cycle through
+    augmenting the first sentence only (holding the second fixed), the second sentence only
+    (holding the first fixed), and both sentences."  Our default, "mixed", follows the authors'
+    released code instead and draws the choice for every try: one side with probability 2/3
+    (either equally), both otherwise.  "first", "second" and "both" fix one of the three."""
     if n_sides == 1:
         return (True,)
     if pair_mode == "mixed":
@@ -155,8 +164,10 @@ def sides_to_change(rng, n_sides, pair_mode="mixed"):
 
 def augment_split(columns, tags, lexicon, rng, n_iter, p_mask=0.1, p_pos=0.1, p_ng=0.25,
                   pair_mode="mixed", p_swap=0.0, progress=None):
-    """Yield (source_row, texts) for each new sample: n_iter tries per example (3.3), keeping a
-    try only when it differs from every original and every earlier sample of the whole set."""
+    """Yield (source_row, texts) for each new sample.  3.3: "We apply this procedure n_iter
+    times per example to generate up to n_iter samples from a single example, with any
+    duplicates discarded": a try is kept only when it differs from every original and every
+    earlier sample of the whole set."""
     originals = [tuple(" ".join(words) for words in example) for example in zip(*columns)]
     seen = set(originals)
     for row, example in enumerate(zip(*columns)):
@@ -176,6 +187,39 @@ def augment_split(columns, tags, lexicon, rng, n_iter, p_mask=0.1, p_pos=0.1, p_
 
 # ----------------------------------------------------------------------------------------------
 
+def write_augmented(args):
+    """The task's train split -> args.out: the new samples in the task's layout, plus a JSON
+    summary (settings, counts, seconds, provenance) beside it."""
+    task, out, t0 = data.TASKS[args.task], Path(args.out), time.time()
+    source = data.split_path(args.task, "train", args.data_dir)
+    train = data.head(data.read_tsv(source, args.task), args.limit)
+    columns = data.task_tokens(train, args.task)
+    n = len(train)
+    tags = tag_split(columns, load_tagger(args.data_dir), source, out.with_name("pos_tags.json"))
+    lexicon = build_lexicon(columns, tags)
+    t_tagged = time.time()
+    rng = np.random.default_rng(args.seed)
+    header = [task.text_a] + ([task.text_b] if task.text_b else []) + [task.label, "source_row"]
+    bar = files.Progress(n, "augmenting", "examples")
+    written = 0
+    with files.atomic(out) as part, open(part, "w", encoding="utf-8") as f:
+        f.write("\t".join(header) + "\n")
+        for row, texts in augment_split(columns, tags, lexicon, rng, args.n_iter, args.p_mask,
+                                        args.p_pos, args.p_ng, args.pair_mode, args.p_swap, bar):
+            f.write("\t".join(texts + (task.labels[train.label[row]], str(row))) + "\n")
+            written += 1
+    bar.close()
+    seconds, dropped = time.time() - t0, n * args.n_iter - written
+    files.save_json(out.with_name(out.stem + ".json"), {
+        "source": str(source), "originals": n, "written": written, "dropped": dropped,
+        "ratio": round(written / max(n, 1), 3), "tagging_seconds": round(t_tagged - t0, 1),
+        "seconds": round(seconds, 1), "sentences_per_second": round(n * args.n_iter / seconds, 1),
+        **files.provenance(args)})
+    print(f"{n:,} originals -> {written:,} new samples (x{written / max(n, 1):.1f}); "
+          f"{dropped:,} of {n * args.n_iter:,} tries dropped as equal to an original or an "
+          f"earlier sample; {seconds:.0f}s ({t_tagged - t0:.0f}s tagging) -> {out}")
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--task", required=True, choices=sorted(data.TASKS))
@@ -186,57 +230,24 @@ def main(argv=None):
     p.add_argument("--p-mask", type=float, default=0.1)
     p.add_argument("--p-pos", type=float, default=0.1)
     p.add_argument("--p-ng", type=float, default=0.25)
-    p.add_argument("--pair-mode", default="mixed", choices=("first", "second", "both", "mixed"))
+    p.add_argument("--pair-mode", default="mixed", choices=("first", "second", "both", "mixed"),
+                   help="which side of a pair to change (paper: cycle first, second, both; "
+                        "mixed: drawn per try, as the authors' code)")
     p.add_argument("--p-swap", type=float, default=0.0, help="not in the paper; off by default")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--limit", type=int, default=None,
+    p.add_argument("--limit", type=int, default=0,
                    help="only the first N train rows (tags and word pools too), for quick demos")
     p.add_argument("--force", action="store_true", help="overwrite an existing output")
     args = p.parse_args(argv)
-    task = data.TASKS[args.task]
-    args.n_iter = args.n_iter or (20 if task.text_b is None else 10)
+    args.n_iter = args.n_iter or (20 if data.TASKS[args.task].text_b is None else 10)
     args.out = args.out or str(Path("runs") / args.task / "augmented.tsv")
-    print("augment.py " + " ".join(f"{k}={v}" for k, v in vars(args).items()))
-    out = Path(args.out)
-    if out.exists() and not args.force:
-        sys.exit(f"augment.py: {out} exists; pass --force to overwrite it")
-    t0 = time.time()
+    files.start(args)
+    if Path(args.out).exists() and not args.force:
+        sys.exit(f"augment.py: {args.out} exists; pass --force to overwrite it")
     try:
-        tag = load_tagger(args.data_dir)
-        source = data.split_path(args.task, "train", args.data_dir)
+        write_augmented(args)
     except data.MissingDataError as error:
         sys.exit(f"augment.py: {error}")
-    train = data.read_tsv(source, args.task)
-    columns = [column[:args.limit] for column in data.task_tokens(train, args.task)]
-    n = len(columns[0])
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tags = tag_split(columns, tag, source, out.with_name("pos_tags.json"))
-    lexicon = build_lexicon(columns, tags)
-    t_tagged = time.time()
-
-    rng = np.random.default_rng(args.seed)
-    header = [task.text_a] + ([task.text_b] if task.text_b else []) + [task.label, "source_row"]
-    bar = data.Progress(n, "augmenting", "examples")
-    written = 0
-    part = out.with_name(out.name + ".part")   # renamed only when complete
-    with open(part, "w", encoding="utf-8") as f:
-        f.write("\t".join(header) + "\n")
-        for row, texts in augment_split(columns, tags, lexicon, rng, args.n_iter, args.p_mask,
-                                        args.p_pos, args.p_ng, args.pair_mode, args.p_swap, bar):
-            f.write("\t".join(texts + (task.labels[train.label[row]], str(row))) + "\n")
-            written += 1
-    bar.close()
-    os.replace(part, out)
-    seconds = time.time() - t0
-    dropped = n * args.n_iter - written
-    report = dict(vars(args), source=str(source), originals=n, written=written, dropped=dropped,
-                  ratio=round(written / max(n, 1), 3), tagging_seconds=round(t_tagged - t0, 1),
-                  seconds=round(seconds, 1), command="python " + " ".join(sys.argv),
-                  peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1))
-    out.with_name(out.stem + ".json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
-    print(f"{n:,} originals -> {written:,} new samples (x{written / max(n, 1):.1f}); "
-          f"{dropped:,} of {n * args.n_iter:,} tries dropped as equal to an original or an "
-          f"earlier sample; {seconds:.0f}s ({t_tagged - t0:.0f}s tagging) -> {out}")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ initialised (no download) and the student is too when no trained one exists.  In
 encoded before the clock starts: we time the models, not the tokenizers.
 """
 import argparse
-import json
 import platform
 import sys
 import time
@@ -18,9 +17,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+import checkpoints
 import data
 import distill
+import files
 import models
+import report
 
 BERT_BASE = {"vocab_size": 30522, "hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12,
              "intermediate_size": 3072, "max_position_embeddings": 512, "type_vocab_size": 2}
@@ -59,49 +61,32 @@ def bench_bert(model, wordpiece, sentences, batch_size, bf16, latency_n):
 def bench_student(model, columns, batch_size, latency_n):
     model.eval()
     device = torch.device("cpu")
-    run = lambda rows: distill.student_forward(model, columns, rows, device)     # noqa: E731
+    run = lambda rows: model(*distill.student_inputs(columns, rows, device))     # noqa: E731
     batches = data.length_batches(columns[0].lengths, batch_size)
     return timed(run, batches), 1000 / timed(run, [[i] for i in range(latency_n)], 1.0)
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data-dir", default=None)
-    p.add_argument("--runs", default="runs")
-    p.add_argument("--out", default="results/bench.json")
-    p.add_argument("--batch-size", type=int, default=64, help="the same for every model")
-    p.add_argument("--bert-sentences", type=int, default=0,
-                   help="dev sentences timed for the BERT-base/large shapes (0: all 872, about 5 minutes)")
-    p.add_argument("--latency-sentences", type=int, default=16)
-    p.add_argument("--logits-sentences", type=int, default=8192,
-                   help="augmented sentences for the teacher-logits throughput")
-    args = p.parse_args(argv)
-    print("bench.py " + " ".join(f"{k}={v}" for k, v in vars(args).items()), file=sys.stderr)
-    torch.manual_seed(0)
-    dev = data.load_split("sst2", "dev", args.data_dir)
-    run = Path(args.runs) / "sst2"
+def bench_models(args, dev, run):
+    """Rows of the speed table: the student, the teacher in use and the BERT shapes."""
     rows = []
-
     # The student: the trained one if there is one (its vocabulary and sizes), else the same
     # shape with random vectors.
     if (run / "student" / "student.pt").exists():
-        student, vocab, cfg = distill.load_student(run / "student")
+        student, vocab, cfg = checkpoints.load_student(run / "student")
         origin = "trained, " + str(run / "student")
     else:
         vocab = data.Vocab.build(data.task_tokens(dev, "sst2")[0])
         student = models.BiLSTMStudent(np.random.default_rng(0).uniform(-.25, .25, (len(vocab), 50)), 2, 300, 400)
         origin = "random weights, 300/400 over 50d vectors"
-    columns = distill.words_of(dev, "sst2", vocab)
-    speed, latency = bench_student(student, columns, args.batch_size, args.latency_sentences)
+    speed, latency = bench_student(student, data.words_of(dev, "sst2", vocab), args.batch_size, args.latency_sentences)
     rows.append({"model": "BiLSTM student", "note": origin, "precision": "fp32",
                  "parameters": models.count_parameters(student),
                  "parameters_without_embeddings": models.count_parameters(student, embeddings=False),
                  "sentences_per_second": speed, "latency_ms": latency, "sentences": len(dev)})
     print(rows[-1], file=sys.stderr)
-
     teacher_dir = run / "teacher"
-    teacher, vocab_path = models.load_teacher(str(teacher_dir) if (teacher_dir / "teacher.pt").exists()
-                                              else "minilm", 2)
+    teacher, vocab_path = checkpoints.load_teacher(str(teacher_dir) if (teacher_dir / "teacher.pt").exists()
+                                                   else "minilm", 2)
     wordpiece = data.WordPiece(vocab_path)
     # The big shapes on the same 872 dev sentences as the student and the teacher (about 4
     # minutes for BERT-large), or on a random sample of them for a quicker look.
@@ -117,39 +102,39 @@ def main(argv=None):
                          "parameters": models.count_parameters(model), "sentences_per_second": speed,
                          "latency_ms": latency, "sentences": len(sentences)})
             print(rows[-1], file=sys.stderr)
-
-    # The logits step (distill.py logits) as make runs it: batches of 256 augmented sentences,
-    # length-sorted, bf16 autocast.  Issue goal: at least 600 sentences/s on 2 cores.
-    augmented = run / "augmented.tsv"
-    logits_speed = None
-    if augmented.exists():
-        aug = data.read_tsv(augmented, "sst2")
-        pick = np.random.default_rng(0).choice(len(aug), min(args.logits_sentences, len(aug)), replace=False)
-        pairs = [(aug.text_a[i], None) for i in pick]
-        settings = argparse.Namespace(batch_size=256, max_len=128, bf16=True)
-        t0 = time.perf_counter()
-        distill.teacher_logits(teacher, wordpiece, pairs, settings, torch.device("cpu"), desc="teacher logits")
-        logits_speed = len(pairs) / (time.perf_counter() - t0)
-        print(f"teacher logits on {len(pairs):,} augmented SST-2 sentences: {logits_speed:,.0f} sentences/s",
-              file=sys.stderr)
-
-    student_speed = rows[0]["sentences_per_second"]
-    print(f"\n{'model':34} {'precision':14} {'parameters':>12} {'sentences/s':>12} {'batch-1 ms':>11} {'student is':>11}")
     for r in rows:
-        r["student_speedup"] = student_speed / r["sentences_per_second"]
-        print(f"{r['model']:34} {r['precision']:14} {r['parameters']:>12,} {r['sentences_per_second']:>12,.1f} "
-              f"{r['latency_ms']:>11.2f} {r['student_speedup']:>10.1f}x")
+        r["student_speedup"] = rows[0]["sentences_per_second"] / r["sentences_per_second"]
+    return rows, teacher, wordpiece
 
-    steps, wall = {}, None
-    report = Path(args.out).parent / "sst2.json"
-    if report.exists():
-        last = json.loads(report.read_text())
-        steps = {k: {"seconds": v, "peak_rss_mb": last["peak_rss_mb"].get(k)} for k, v in last["seconds"].items()}
-        wall = last.get("make_wall")
-        print(f"\nsteps of the last make sst2 ({report}):")
-        for k, v in steps.items():
-            peak = f"{v['peak_rss_mb']:8.0f} MiB" if v["peak_rss_mb"] else "       -"    # no peak for the total
-            print(f"  {k:18} {v['seconds'] / 60:7.1f} min   peak {peak}")
+
+def logits_speed(args, run, teacher, wordpiece):
+    """The logits step (distill.py logits) as make runs it: batches of 256 augmented sentences,
+    length-sorted, bf16 autocast.  None without runs/sst2/augmented.tsv."""
+    augmented = run / "augmented.tsv"
+    if not augmented.exists():
+        return None, 0
+    aug = data.read_tsv(augmented, "sst2")
+    pick = np.random.default_rng(0).choice(len(aug), min(args.logits_sentences, len(aug)), replace=False)
+    pairs = [(aug.text_a[i], None) for i in pick]
+    t0 = time.perf_counter()
+    distill.teacher_logits(teacher, wordpiece, pairs, 256, 128, True, torch.device("cpu"), desc="teacher logits")
+    speed = len(pairs) / (time.perf_counter() - t0)
+    print(f"teacher logits on {len(pairs):,} augmented SST-2 sentences: {speed:,.0f} sentences/s", file=sys.stderr)
+    return speed, len(pairs)
+
+
+def last_make(results):
+    """Seconds and peak memory of each step of the last make sst2, and its wall time."""
+    path = Path(results) / "sst2.json"
+    if not path.exists():
+        return {}, None
+    last = files.read_json(path)
+    steps = {k: {"seconds": v, "peak_rss_mb": last["peak_rss_mb"].get(k)} for k, v in last["seconds"].items()}
+    return steps, last.get("make_wall")
+
+
+def tables(args, rows, dev, n, logits, steps, wall):
+    """The README's speed block."""
     table = ["| model | precision | parameters | sentences/s | batch-1 latency (ms) | student is faster by |",
              "|---|---|---|---|---|---|"]
     table += [f"| {r['model']} | {r['precision']} | {r['parameters']:,} | {r['sentences_per_second']:,.1f} | "
@@ -159,24 +144,52 @@ def main(argv=None):
                     f"the BERT shapes on {n} dev sentences drawn at random, the others on all {len(dev)}; ")
                  + f"{torch.get_num_threads()} CPU threads.  The "
                  f"student has {rows[0]['parameters_without_embeddings']:,} parameters besides its word vectors.")
-    if logits_speed:
-        table.append(f"\nThe teacher's logits step on {min(args.logits_sentences, len(aug)):,} augmented SST-2 sentences "
-                     f"(batches of 256, length-sorted, bf16 autocast): {logits_speed:,.0f} sentences/s.")
+    speed, sentences = logits
+    if speed:
+        table.append(f"\nThe teacher's logits step on {sentences:,} augmented SST-2 sentences "
+                     f"(batches of 256, length-sorted, bf16 autocast): {speed:,.0f} sentences/s.")
     if steps:
         table.append("\n| step of the last `make sst2` | minutes | peak memory (MiB) |\n|---|---|---|")
         table += [f"| {k} | {v['seconds'] / 60:.1f} | {v['peak_rss_mb'] or '-'} |" for k, v in steps.items()]
-        if wall:
-            table.append(f"\nWall time of that `make sst2`, from a clean clone, installs included: "
-                         f"{wall['wall_seconds'] / 60:.1f} min, interrupted once in the logits step and run again "
-                         f"({wall['first_run_seconds'] / 60:.1f} + {wall['second_run_seconds'] / 60:.1f} min; "
-                         f"`results/sst2/run_make_sst2.sh`).")
-    if Path(args.out).parent.resolve() == distill.RESULTS.resolve():
-        distill.update_readme("bench", "\n".join(table))
-    distill.save_json(args.out, {"rows": rows, "batch_size": args.batch_size, "bert_sentences": n, "steps": steps,
-                                 "teacher_logits_augmented_sentences_per_second": logits_speed,
-                                 "machine": f"{platform.processor() or platform.machine()}, "
-                                            f"{torch.get_num_threads()} threads, torch {torch.__version__}",
-                                 "command": "python " + " ".join(sys.argv)})
+    if wall:
+        table.append(f"\nWall time of that `make sst2`, from a clean clone, installs included: "
+                     f"{wall['wall_seconds'] / 60:.1f} min: killed at batch {wall['killed_at_batch']:,} of the "
+                     f"augmented logits after {wall['first_run_seconds'] / 60:.1f} min, then `make sst2` again, "
+                     f"{wall['second_run_seconds'] / 60:.1f} min (`results/sst2/run_make_sst2.sh`).")
+    return "\n".join(table)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--runs", default="runs")
+    p.add_argument("--out", default="results/bench.json")
+    p.add_argument("--batch-size", type=int, default=64, help="the same for every model")
+    p.add_argument("--bert-sentences", type=int, default=0,
+                   help="dev sentences timed for the BERT-base/large shapes (0: all 872, about 5 minutes)")
+    p.add_argument("--latency-sentences", type=int, default=16)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--logits-sentences", type=int, default=8192,
+                   help="augmented sentences for the teacher-logits throughput")
+    args = p.parse_args(argv)
+    files.start(args, torch.manual_seed)
+    dev = data.load_split("sst2", "dev", args.data_dir)
+    run = Path(args.runs) / "sst2"
+    rows, teacher, wordpiece = bench_models(args, dev, run)
+    logits = logits_speed(args, run, teacher, wordpiece)
+    print(f"\n{'model':34} {'precision':14} {'parameters':>12} {'sentences/s':>12} {'batch-1 ms':>11} {'student is':>11}")
+    for r in rows:
+        print(f"{r['model']:34} {r['precision']:14} {r['parameters']:>12,} {r['sentences_per_second']:>12,.1f} "
+              f"{r['latency_ms']:>11.2f} {r['student_speedup']:>10.1f}x")
+    steps, wall = last_make(Path(args.out).parent)
+    n = args.bert_sentences or len(dev)
+    if Path(args.out).parent.resolve() == report.RESULTS.resolve():
+        report.update_readme("bench", tables(args, rows, dev, n, logits, steps, wall))
+    files.save_json(args.out, {"rows": rows, "batch_size": args.batch_size, "bert_sentences": n, "steps": steps,
+                               "teacher_logits_augmented_sentences_per_second": logits[0],
+                               "machine": f"{platform.processor() or platform.machine()}, "
+                                          f"{torch.get_num_threads()} threads, torch {torch.__version__}",
+                               **files.provenance(args)})
 
 
 if __name__ == "__main__":

@@ -87,11 +87,11 @@ TOGETHER = {
     "tests/test_models.py::test_siamese_student_features_and_padding": (3, 4),
     "tests/test_distill.py::test_logits_resume_gives_identical_file": (1, 2, 7),
     "tests/test_distill.py::test_teacher_learns_toy_task": (1, 2, 7),
-    "tests/test_distill.py::test_student_learns_and_resumes": (3, 6, 7),
+    "tests/test_distill.py::test_student_learns": (3, 6, 7),
     "tests/test_distill.py::test_student_interrupted_and_resumed_is_the_same_student": (3, 6, 7),
     "tests/test_distill.py::test_eval_errors_submission_and_predict": (1, 2, 3, 6, 7),
-    "tests/test_distill.py::test_logits_under_torchrun_equal_one_process_even_after_a_rank_dies": (1, 2),
-    "tests/test_distill.py::test_ddp_student_takes_the_steps_of_one_process": (3, 6, 7),
+    "tests/test_parallel.py::test_logits_under_torchrun_equal_one_process_even_after_a_rank_dies": (1, 2),
+    "tests/test_parallel.py::test_ddp_student_takes_the_steps_of_one_process": (3, 6, 7),
 }
 TOGETHER_POINTS = 15
 

@@ -3,117 +3,24 @@
 Tang et al. (2019) train two very different readers on the same text:
   * the teacher, BERT, reads WordPiece ids ("[CLS] the movie ... [SEP]");
   * the student, a BiLSTM, reads whole words looked up in word vectors.
-This file holds everything both need and nothing else: where the data lives (downloading it
-when it is missing), a hand-written GLUE TSV reader, the word tokenizer, the vocabulary and
-word-vector loader of the student, BERT's WordPiece tokenizer for the teacher, and
-length-sorted batching.  It imports nothing of ours.
+This file holds what both need: a hand-written GLUE TSV reader, the word tokenizer, the
+student's vocabulary, word vectors and batches of word ids, BERT's WordPiece tokenizer for the
+teacher, padding and length-sorted batching.  Where the files live and how they are downloaded
+is files.py's business.
 
     python data.py --task sst2        # split sizes, label balance, lengths, vector coverage
 """
 import argparse
-import gzip
-import io
-import os
 import re
 import sys
-import time
 import unicodedata
-import urllib.request
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-
-
-# ----------------------------------------------------------------------------------------------
-# Where the data lives.  One folder, DATA_DIR, laid out as
-#     glue/<TASK>/{train,dev,test}.tsv     vectors/glove.6B.50d.txt     nltk_data/
-# Given by --data-dir or the DATA_DIR environment variable; otherwise ../shared/data beside
-# the checkout when it exists (the offline copy on our machines and in CI); otherwise ./data.
-
-def find_data_dir(data_dir=None):
-    if data_dir:
-        return Path(data_dir)
-    if os.environ.get("DATA_DIR"):
-        return Path(os.environ["DATA_DIR"])
-    shared = HERE.parent / "shared" / "data"
-    return shared if shared.is_dir() else HERE / "data"
-
-
-class MissingDataError(FileNotFoundError):
-    pass
-
-
-class Progress:
-    """A progress line on stderr: done/total, items per second, time left.  On a terminal it
-    redraws one line; in a log file it writes a new line every 30 seconds.  show=False keeps it
-    silent (the ranks other than 0 under torchrun)."""
-
-    def __init__(self, total, desc="", unit="it", start=0, show=True):
-        self.total, self.desc, self.unit, self.show = total, desc, unit, show
-        self.n = self.start = start
-        self.t0 = self.last = time.time()
-        self.tty = sys.stderr.isatty()
-
-    def update(self, k=1):
-        self.n += k
-        now = time.time()
-        if self.show and (now - self.last > (0.5 if self.tty else 30) or self.n >= self.total):
-            self.last = now
-            rate = (self.n - self.start) / max(now - self.t0, 1e-9)
-            left = (self.total - self.n) / rate if rate > 0 else 0
-            pct = 100 * self.n / max(self.total, 1)
-            line = f"{self.desc} {self.n:,}/{self.total:,} ({pct:3.0f}%) {rate:,.0f} {self.unit}/s, {left:,.0f}s left"
-            print("\r" + line + "   " if self.tty else line, end="" if self.tty else "\n",
-                  file=sys.stderr, flush=True)
-
-    def close(self):
-        if self.tty and self.show:
-            print(file=sys.stderr)
-        return time.time() - self.t0
-
-
-def download(url, dest):
-    """Fetch url into dest with a progress bar; the byte count must match Content-Length."""
-    dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(dest.name + ".part")
-    with urllib.request.urlopen(url, timeout=30) as response, open(part, "wb") as out:
-        size = int(response.headers.get("Content-Length") or 0)
-        bar = Progress(size, f"downloading {url}", "B")
-        while chunk := response.read(1 << 20):
-            out.write(chunk)
-            bar.update(len(chunk))
-        bar.close()
-    if size and part.stat().st_size != size:
-        raise OSError(f"{url}: got {part.stat().st_size} bytes, expected {size}; run again")
-    part.rename(dest)
-    return dest
-
-
-def fetch_or_explain(path, fetch, what):
-    """Return path if it exists; else try fetch(); if that fails say what is missing and how
-    to point DATA_DIR at a local copy."""
-    path = Path(path)
-    if path.exists():
-        return path
-    if fetch is not None:
-        try:
-            fetch()
-            if path.exists():
-                return path
-        except OSError as error:  # URLError, timeouts, refused connections are all OSErrors
-            reason = f"the download failed ({error})"
-    else:
-        reason = "downloading is switched off"
-    raise MissingDataError(
-        f"missing {what}: {path} does not exist and {reason}.\n"
-        f"Put a copy there, or point DATA_DIR at a folder laid out as glue/<TASK>/*.tsv, "
-        f"vectors/, nltk_data/ (make DATA_DIR=/path/to/data ..., or --data-dir /path/to/data).")
-
+import files
+from files import MissingDataError  # noqa: F401  (the chapters' scripts catch it as data.MissingDataError)
 
 # ----------------------------------------------------------------------------------------------
 # The GLUE tasks.  One row per task: where its files are, which columns hold the text and the
@@ -132,30 +39,27 @@ class Task:
     splits: tuple        # (split, file) pairs; test splits carry no labels
     pretokenized: bool = False
     submission: tuple = ()   # (test split, GLUE submission file name) pairs
-    url: str = ""
 
 
-GLUE_URL = "https://dl.fbaipublicfiles.com/glue/data/"
 TASKS = {
     "sst2": Task("SST-2", "sentence", None, "label", ("0", "1"), "acc",
                  (("train", "train.tsv"), ("dev", "dev.tsv"), ("test", "test.tsv")),
-                 pretokenized=True, submission=(("test", "SST-2.tsv"),), url=GLUE_URL + "SST-2.zip"),
+                 pretokenized=True, submission=(("test", "SST-2.tsv"),)),
     "mrpc": Task("MRPC", "#1 String", "#2 String", "Quality", ("0", "1"), "f1",
                  (("train", "train.tsv"), ("dev", "dev.tsv"), ("test", "test.tsv")),
                  submission=(("test", "MRPC.tsv"),)),
     "rte": Task("RTE", "sentence1", "sentence2", "label", ("entailment", "not_entailment"), "acc",
                 (("train", "train.tsv"), ("dev", "dev.tsv"), ("test", "test.tsv")),
-                submission=(("test", "RTE.tsv"),), url=GLUE_URL + "RTE.zip"),
+                submission=(("test", "RTE.tsv"),)),
     "qqp": Task("QQP", "question1", "question2", "is_duplicate", ("0", "1"), "f1",
                 (("train", "train.tsv"), ("dev", "dev.tsv"), ("test", "test.tsv")),
-                submission=(("test", "QQP.tsv"),), url=GLUE_URL + "QQP-clean.zip"),
+                submission=(("test", "QQP.tsv"),)),
     "mnli": Task("MNLI", "sentence1", "sentence2", "gold_label",
                  ("contradiction", "entailment", "neutral"), "acc",
                  (("train", "train.tsv"), ("dev_matched", "dev_matched.tsv"),
                   ("dev_mismatched", "dev_mismatched.tsv"), ("test_matched", "test_matched.tsv"),
                   ("test_mismatched", "test_mismatched.tsv")),
-                 submission=(("test_matched", "MNLI-m.tsv"), ("test_mismatched", "MNLI-mm.tsv")),
-                 url=GLUE_URL + "MNLI.zip"),
+                 submission=(("test_matched", "MNLI-m.tsv"), ("test_mismatched", "MNLI-mm.tsv"))),
 }
 DEV_SPLITS = {"mnli": ("dev_matched", "dev_mismatched")}
 
@@ -164,52 +68,12 @@ def dev_splits(task_key):
     return DEV_SPLITS.get(task_key, ("dev",))
 
 
-# MRPC is not shipped as a GLUE zip: GLUE's own script builds it from Microsoft's two files and
-# a list of the pairs that form the dev set.  We do the same.
-MRPC_URLS = {"train": "https://dl.fbaipublicfiles.com/senteval/senteval_data/msr_paraphrase_train.txt",
-             "test": "https://dl.fbaipublicfiles.com/senteval/senteval_data/msr_paraphrase_test.txt",
-             "dev_ids": GLUE_URL + "mrpc_dev_ids.tsv"}
-
-
-def _fetch_glue(task, data_dir):
-    glue = Path(data_dir) / "glue"
-    if task.name != "MRPC":
-        zip_path = download(task.url, glue / Path(task.url).name)
-        with zipfile.ZipFile(zip_path) as z:
-            z.extractall(glue)
-        extracted = glue / Path(task.url).stem          # QQP-clean.zip unpacks into QQP/
-        if not (glue / task.name).exists() and extracted.exists():
-            extracted.rename(glue / task.name)
-        zip_path.unlink()
-        return
-    tmp = glue / "MRPC" / "raw"
-    raw = {k: download(url, tmp / Path(url).name).read_text(encoding="utf-8-sig").splitlines()
-           for k, url in MRPC_URLS.items()}
-    dev_ids = {tuple(line.split("\t")[:2]) for line in raw["dev_ids"]}
-    header = "\t".join(("Quality", "#1 ID", "#2 ID", "#1 String", "#2 String")) + "\n"
-    rows = [line.split("\t") for line in raw["train"][1:] if line.strip()]
-    for split, keep in (("train", False), ("dev", True)):
-        with open(glue / "MRPC" / f"{split}.tsv", "w", encoding="utf-8") as f:
-            f.write(header)
-            f.writelines("\t".join(r) + "\n" for r in rows if (tuple(r[1:3]) in dev_ids) == keep)
-    with open(glue / "MRPC" / "test.tsv", "w", encoding="utf-8") as f:
-        f.write("index" + header[len("Quality"):])
-        for i, line in enumerate(l for l in raw["test"][1:] if l.strip()):
-            f.write(f"{i}\t" + "\t".join(line.split("\t")[1:]) + "\n")
-    for p in tmp.iterdir():
-        p.unlink()
-    tmp.rmdir()
-
-
 def split_path(task_key, split, data_dir=None, download_missing=True):
     task = TASKS[task_key]
-    files = dict(task.splits)
-    if split not in files:
-        raise ValueError(f"{task.name} has no split {split!r}; it has {', '.join(files)}")
-    data_dir = find_data_dir(data_dir)
-    path = data_dir / "glue" / task.name / files[split]
-    fetch = (lambda: _fetch_glue(task, data_dir)) if download_missing else None
-    return fetch_or_explain(path, fetch, f"GLUE {task.name} {split} split")
+    names = dict(task.splits)
+    if split not in names:
+        raise ValueError(f"{task.name} has no split {split!r}; it has {', '.join(names)}")
+    return files.glue_path(task.name, names[split], data_dir, download_missing)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -290,6 +154,14 @@ def load_split(task_key, split, data_dir=None, skip_malformed=False, download_mi
     return read_tsv(split_path(task_key, split, data_dir, download_missing), task_key, skip_malformed)
 
 
+def head(split, limit):
+    """The first `limit` rows of a split (all of them for 0): every step's --limit, for quick runs."""
+    if not limit:
+        return split
+    cut = lambda column: column[:limit] if column is not None else None      # noqa: E731
+    return Split(cut(split.text_a), cut(split.text_b), cut(split.label), cut(split.index), split.path)
+
+
 # ----------------------------------------------------------------------------------------------
 # The student's words.  SST-2 comes tokenized and lower-cased ("it 's a charming ..."); the
 # other tasks are raw text, so we split off punctuation and English clitics the way the Penn
@@ -345,25 +217,6 @@ class Vocab:
         return cls(Path(path).read_text(encoding="utf-8").split("\n")[:-1])
 
 
-def _open_vectors(path):
-    """A text handle on a GloVe/word2vec file: plain, .gz, or 'archive.zip' (its only .txt
-    member) or 'archive.zip:member.txt'.  Always streamed, never read whole."""
-    path = str(path)
-    if ".zip" in path:
-        archive, _, member = path.partition(".zip")
-        archive, member = archive + ".zip", member.lstrip(":")
-        z = zipfile.ZipFile(archive)
-        if not member:
-            txt = [n for n in z.namelist() if n.endswith(".txt")]
-            if len(txt) != 1:
-                raise ValueError(f"{archive}: name the member, e.g. {archive}:{txt[0] if txt else 'x.txt'}")
-            member = txt[0]
-        return io.TextIOWrapper(z.open(member), encoding="utf-8", errors="replace")
-    if path.endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8", errors="replace")
-    return open(path, encoding="utf-8", errors="replace")
-
-
 def load_vectors(path, vocab, seed=0, verbose=True):
     """Word vectors for the words of vocab, streamed from a text file ("word v1 ... vd", an
     optional word2vec "count dim" first line).  Words without a vector get U(-0.25, 0.25)
@@ -371,7 +224,7 @@ def load_vectors(path, vocab, seed=0, verbose=True):
     Returns (matrix float32 [len(vocab), dim], set of words found)."""
     rng = np.random.default_rng(seed)
     matrix, found, dim = None, set(), None
-    with _open_vectors(path) as f:
+    with files.open_text(path) as f:
         for lineno, line in enumerate(f, start=1):
             parts = line.rstrip().split(" ")
             if dim is None:
@@ -403,6 +256,53 @@ def coverage_report(vocab, found, path=""):
     if tokens:
         line += f", {100 * covered / tokens:.2f}% of tokens covered"
     return line
+
+
+def task_vocab(task_key, data_dir=None):
+    """Every word of the task's files (train, dev and test: words only, never labels), so the
+    frozen pretrained vectors also serve words the student never trains on."""
+    sentences = []
+    for split, _ in TASKS[task_key].splits:
+        for column in task_tokens(load_split(task_key, split, data_dir), task_key):
+            sentences += column
+    return Vocab.build(sentences)
+
+
+class Words:
+    """The student's input: many sentences as word ids in one flat array (881k augmented
+    sentences as Python lists would take gigabytes); row i is flat[offsets[i]:offsets[i+1]].
+    An empty text reads as one unknown word, so every row has a length of at least 1."""
+
+    def __init__(self, sentences=(), vocab=None):
+        ids = [vocab.encode(words) or [1] for words in sentences]       # 1 is [UNK]
+        self.lengths = np.array([len(x) for x in ids], dtype=np.int64)
+        self.offsets = np.concatenate([[0], np.cumsum(self.lengths)]).astype(np.int64)
+        self.flat = np.fromiter((i for x in ids for i in x), dtype=np.int32, count=int(self.offsets[-1]))
+
+    def __add__(self, other):
+        both = Words()
+        both.lengths = np.concatenate([self.lengths, other.lengths])
+        both.offsets = np.concatenate([self.offsets[:-1], other.offsets + self.offsets[-1]])
+        both.flat = np.concatenate([self.flat, other.flat])
+        return both
+
+    def batch(self, rows):
+        """Right-padded ids [len(rows), longest] and the lengths of those rows."""
+        ids, _ = pad([self.flat[self.offsets[i]:self.offsets[i + 1]] for i in rows])
+        return ids, self.lengths[rows]
+
+
+def words_of(split, task_key, vocab):
+    """One Words column per text column of the split (two for pairs)."""
+    return [Words(column, vocab) for column in task_tokens(split, task_key)]
+
+
+def teacher_texts(split, task_key):
+    """(text_a, text_b or None) per example, as the teacher reads them: the student's words
+    joined by spaces.  Augmented rows are written that way, so originals and augmented rows
+    reach the teacher in one surface form ("do n't" in both, never "don't" in one)."""
+    columns = [[" ".join(words) for words in column] for column in task_tokens(split, task_key)]
+    return list(zip(columns[0], columns[1] if len(columns) > 1 else [None] * len(split)))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -519,6 +419,19 @@ class WordPiece:
         return ids, types
 
 
+def bert_inputs(wordpiece, pairs, max_len):
+    """A teacher's batch: ids, token types and the mask of real tokens, padded."""
+    encoded = [wordpiece.encode(a, b, max_len) for a, b in pairs]
+    ids, mask = pad([e[0] for e in encoded])
+    types, _ = pad([e[1] for e in encoded])
+    return ids, types, mask
+
+
+def rough_lengths(pairs):
+    """Words per example: a cheap stand-in for WordPiece lengths when sorting into batches."""
+    return [a.count(" ") + (b.count(" ") + 1 if b is not None else 0) for a, b in pairs]
+
+
 def pad(sequences, value=0):
     """Pad lists of ids to the longest in the batch -> (array [n, longest], mask of real tokens)."""
     lengths = np.array([len(s) for s in sequences])
@@ -550,21 +463,9 @@ def length_batches(lengths, batch_size, seed=None, pool=100):
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
+
+
 # ----------------------------------------------------------------------------------------------
-
-def vectors_path(data_dir=None, name="glove.6B.50d.txt", download_missing=True):
-    """The default word vectors: GloVe 6B 50d (the paper used word2vec 300d; users with more
-    time can pass --vectors pointing at any GloVe/word2vec text file, .gz or .zip)."""
-    data_dir = find_data_dir(data_dir)
-    path = data_dir / "vectors" / name
-    url = "https://nlp.stanford.edu/data/glove.6B.zip"
-
-    def fetch():
-        zip_path = download(url, data_dir / "vectors" / "glove.6B.zip")
-        with zipfile.ZipFile(zip_path) as z:
-            z.extract(name, data_dir / "vectors")
-    return fetch_or_explain(path, fetch if name.startswith("glove.6B.") else None, "word vectors")
-
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -574,9 +475,8 @@ def main(argv=None):
     p.add_argument("--skip-malformed", action="store_true", help="skip and report bad rows")
     args = p.parse_args(argv)
     task = TASKS[args.task]
-    print(f"{task.name} in {find_data_dir(args.data_dir) / 'glue' / task.name}")
-    splits = {name: load_split(args.task, name, args.data_dir, args.skip_malformed)
-              for name, _ in task.splits}
+    print(f"{task.name} in {files.find_data_dir(args.data_dir) / 'glue' / task.name}")
+    splits = {name: load_split(args.task, name, args.data_dir, args.skip_malformed) for name, _ in task.splits}
     for name, s in splits.items():
         print(f"{name} {len(s)}")
     for name, s in splits.items():
@@ -591,7 +491,7 @@ def main(argv=None):
     dev_words = [task_tokens(splits[d], args.task) for d in dev_splits(args.task)]
     vocab = Vocab.build([w for column in train_words + sum(dev_words, []) for w in column])
     print(f"vocabulary (train + dev): {len(vocab):,} words")
-    path = args.vectors or vectors_path(args.data_dir)
+    path = args.vectors or files.vectors_path(args.data_dir)
     _, found = load_vectors(path, vocab, verbose=False)
     print(coverage_report(vocab, found, path))
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import data
+import files
 
 HERE = Path(__file__).parent
 
@@ -118,7 +119,7 @@ def test_skip_malformed_reports_every_line(tmp_path, capsys):
     assert "skipped 2 malformed rows (lines 3, 5)" in capsys.readouterr().err
 
 
-def test_wrong_header_and_missing_file(tmp_path, monkeypatch):
+def test_wrong_header_and_missing_file(tmp_path):
     path = write(tmp_path / "x.tsv", [["text", "label"], ["a", "1"]])
     with pytest.raises(data.GlueFormatError, match=r"x.tsv:1: header lacks column\(s\) \['sentence'\]"):
         data.read_tsv(path, "sst2")
@@ -126,33 +127,6 @@ def test_wrong_header_and_missing_file(tmp_path, monkeypatch):
         data.load_split("rte", "dev", tmp_path, download_missing=False)
     message = str(error.value)
     assert str(tmp_path / "glue" / "RTE" / "dev.tsv") in message and "DATA_DIR" in message
-
-    def offline(url, dest):
-        raise OSError(f"no network for {url}")
-    monkeypatch.setattr(data, "download", offline)
-    with pytest.raises(data.MissingDataError, match=r"download failed \(no network for https://dl.fbaipublicfiles"):
-        data.load_split("sst2", "train", tmp_path)
-
-
-def test_download_unzips_into_place(tmp_path, monkeypatch):
-    """The download path with a fake fetch: the zip lands, unpacks into glue/SST-2, is removed."""
-    def fake_download(url, dest):
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        with zipfile.ZipFile(dest, "w") as z:
-            z.writestr("SST-2/train.tsv", "sentence\tlabel\nfine film \t1\n")
-        return dest
-    monkeypatch.setattr(data, "download", fake_download)
-    s = data.load_split("sst2", "train", tmp_path)
-    assert s.text_a == ["fine film"] and not (tmp_path / "glue" / "SST-2.zip").exists()
-
-
-def test_data_dir_order(tmp_path, monkeypatch):
-    monkeypatch.setenv("DATA_DIR", str(tmp_path))
-    assert data.find_data_dir("/x") == Path("/x")
-    assert data.find_data_dir() == tmp_path
-    monkeypatch.delenv("DATA_DIR")
-    shared = data.HERE.parent / "shared" / "data"
-    assert data.find_data_dir() == (shared if shared.is_dir() else data.HERE / "data")
 
 
 # --- the student's words -----------------------------------------------------------------------
@@ -205,7 +179,7 @@ def test_load_vectors_formats(tmp_path, kind):
 def test_glove_coverage_of_sst2(shared_data):
     s = data.load_split("sst2", "train", shared_data, download_missing=False)
     vocab = data.Vocab.build(data.task_tokens(s, "sst2")[0])
-    _, found = data.load_vectors(data.vectors_path(shared_data, download_missing=False), vocab, verbose=False)
+    _, found = data.load_vectors(files.vectors_path(shared_data, download_missing=False), vocab, verbose=False)
     covered = sum(vocab.counts[w] for w in found) / sum(vocab.counts.values())
     assert covered > 0.95
 

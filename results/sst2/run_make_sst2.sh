@@ -29,4 +29,4 @@ printf '{"first_run_seconds": %d, "second_run_seconds": %d, "wall_seconds": %d, 
     $((t1 - t0)) $((t2 - t1)) $((t2 - t0)) "$killed_at" $status > runs/sst2/make_wall.json
 cat runs/sst2/make_wall.json
 # make's last step wrote results/sst2.json before the wall time above existed: write it again.
-python3 distill.py report --task sst2 --runs runs --out results >> $log 2>&1
+python3 report.py results --task sst2 --runs runs --out results >> $log 2>&1

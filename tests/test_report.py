@@ -1,11 +1,12 @@
-"""The numbers in README.md are the ones in results/, which came from committed commands with
+"""Tests of report.py: the numbers in README.md are the ones in results/, which came from committed commands with
 their configs saved beside them."""
 import json
 from pathlib import Path
 
 import pytest
 
-import distill
+import data
+import report
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
@@ -16,12 +17,12 @@ def task_results():
 
 
 def test_readme_results_table_is_the_results():
-    if not any(p.stem in distill.data.TASKS for p in task_results()):
+    if not any(p.stem in data.TASKS for p in task_results()):
         pytest.skip("no results/<task>.json yet: run make sst2")
-    assert distill.results_table(ROOT / "results") in README
+    assert report.results_table(ROOT / "results") in README
 
 
-@pytest.mark.parametrize("path", [p for p in task_results() if p.stem in distill.data.TASKS], ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", [p for p in task_results() if p.stem in data.TASKS], ids=lambda p: p.stem)
 def test_each_result_says_how_it_was_made(path):
     r = json.loads(path.read_text())
     for step in ("teacher", "augment", "student", "baseline"):

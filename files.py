@@ -1,0 +1,271 @@
+"""files.py -- machinery a reader may skip: where the data lives, downloads, atomic writes,
+resumable arrays, provenance and the progress line.
+
+Nothing here is part of Tang et al.'s method; the chapters (data.py, models.py, augment.py,
+distill.py) call it so that they can stay about the method.  It imports nothing of ours.
+"""
+import gzip
+import io
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+import urllib.request
+import zipfile
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+PART = ".part"          # the one suffix of a file being written; renamed into place when whole
+
+
+# ----------------------------------------------------------------------------------------------
+# Where the data lives.  One folder, DATA_DIR, laid out as
+#     glue/<TASK>/{train,dev,test}.tsv     vectors/glove.6B.50d.txt     nltk_data/
+# Given by --data-dir or the DATA_DIR environment variable; otherwise ../shared/data beside
+# the checkout when it exists (the offline copy on our machines and in CI); otherwise ./data.
+
+def find_data_dir(data_dir=None):
+    if data_dir:
+        return Path(data_dir)
+    if os.environ.get("DATA_DIR"):
+        return Path(os.environ["DATA_DIR"])
+    shared = HERE.parent / "shared" / "data"
+    return shared if shared.is_dir() else HERE / "data"
+
+
+class MissingDataError(FileNotFoundError):
+    pass
+
+
+def download(url, dest):
+    """Fetch url into dest with a progress line; the byte count must match Content-Length."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + PART)
+    with urllib.request.urlopen(url, timeout=30) as response, open(part, "wb") as out:
+        size = int(response.headers.get("Content-Length") or 0)
+        bar = Progress(size, f"downloading {url}", "B")
+        while chunk := response.read(1 << 20):
+            out.write(chunk)
+            bar.update(len(chunk))
+        bar.close()
+    if size and part.stat().st_size != size:
+        raise OSError(f"{url}: got {part.stat().st_size} bytes, expected {size}; run again")
+    part.rename(dest)
+    return dest
+
+
+def fetch_or_explain(path, fetch, what):
+    """Return path if it exists; else try fetch(); if that fails say what is missing and how
+    to point DATA_DIR at a local copy."""
+    path = Path(path)
+    if path.exists():
+        return path
+    if fetch is not None:
+        try:
+            fetch()
+            if path.exists():
+                return path
+            reason = "the download did not contain it"
+        except OSError as error:  # URLError, timeouts, refused connections are all OSErrors
+            reason = f"the download failed ({error})"
+    else:
+        reason = "downloading is switched off"
+    raise MissingDataError(
+        f"missing {what}: {path} does not exist and {reason}.\n"
+        f"Put a copy there, or point DATA_DIR at a folder laid out as glue/<TASK>/*.tsv, "
+        f"vectors/, nltk_data/ (make DATA_DIR=/path/to/data ..., or --data-dir /path/to/data).")
+
+
+GLUE_URL = "https://dl.fbaipublicfiles.com/glue/data/"
+# MRPC is not shipped as a GLUE zip: GLUE's own script builds it from Microsoft's two files and
+# a list of the pairs that form the dev set.  We do the same.
+MRPC_URLS = {"train": "https://dl.fbaipublicfiles.com/senteval/senteval_data/msr_paraphrase_train.txt",
+             "test": "https://dl.fbaipublicfiles.com/senteval/senteval_data/msr_paraphrase_test.txt",
+             "dev_ids": GLUE_URL + "mrpc_dev_ids.tsv"}
+GLUE_ZIPS = {"SST-2": "SST-2.zip", "RTE": "RTE.zip", "QQP": "QQP-clean.zip", "MNLI": "MNLI.zip"}
+
+
+def fetch_glue(name, data_dir):
+    """Download GLUE's folder `name` (SST-2, MRPC, ...) into data_dir/glue/."""
+    glue = Path(data_dir) / "glue"
+    if name != "MRPC":
+        url = GLUE_URL + GLUE_ZIPS[name]
+        zip_path = download(url, glue / GLUE_ZIPS[name])
+        with zipfile.ZipFile(zip_path) as z:
+            z.extractall(glue)
+        extracted = glue / Path(url).stem          # QQP-clean.zip unpacks into QQP/
+        if not (glue / name).exists() and extracted.exists():
+            extracted.rename(glue / name)
+        zip_path.unlink()
+        return
+    tmp = glue / "MRPC" / "raw"
+    raw = {k: download(url, tmp / Path(url).name).read_text(encoding="utf-8-sig").splitlines()
+           for k, url in MRPC_URLS.items()}
+    dev_ids = {tuple(line.split("\t")[:2]) for line in raw["dev_ids"]}
+    header = "\t".join(("Quality", "#1 ID", "#2 ID", "#1 String", "#2 String")) + "\n"
+    rows = [line.split("\t") for line in raw["train"][1:] if line.strip()]
+    for split, keep in (("train", False), ("dev", True)):
+        with open(glue / "MRPC" / f"{split}.tsv", "w", encoding="utf-8") as f:
+            f.write(header)
+            f.writelines("\t".join(r) + "\n" for r in rows if (tuple(r[1:3]) in dev_ids) == keep)
+    with open(glue / "MRPC" / "test.tsv", "w", encoding="utf-8") as f:
+        f.write("index" + header[len("Quality"):])
+        for i, line in enumerate(l for l in raw["test"][1:] if l.strip()):
+            f.write(f"{i}\t" + "\t".join(line.split("\t")[1:]) + "\n")
+    for p in tmp.iterdir():
+        p.unlink()
+    tmp.rmdir()
+
+
+def glue_path(name, file_name, data_dir=None, download_missing=True):
+    """data_dir/glue/<name>/<file_name>, downloaded when missing."""
+    data_dir = find_data_dir(data_dir)
+    fetch = (lambda: fetch_glue(name, data_dir)) if download_missing else None
+    return fetch_or_explain(data_dir / "glue" / name / file_name, fetch, f"GLUE {name} {file_name}")
+
+
+def vectors_path(data_dir=None, name="glove.6B.50d.txt", download_missing=True):
+    """The default word vectors: GloVe 6B 50d (the paper used word2vec 300d; users with more
+    time can pass --vectors pointing at any GloVe/word2vec text file, .gz or .zip)."""
+    data_dir = find_data_dir(data_dir)
+    path = data_dir / "vectors" / name
+
+    def fetch():
+        zip_path = download("https://nlp.stanford.edu/data/glove.6B.zip", data_dir / "vectors" / "glove.6B.zip")
+        with zipfile.ZipFile(zip_path) as z:
+            z.extract(name, data_dir / "vectors")
+    return fetch_or_explain(path, fetch if name.startswith("glove.6B.") and download_missing else None,
+                            "word vectors")
+
+
+def open_text(path):
+    """A text handle on a GloVe/word2vec file: plain, .gz, or 'archive.zip' (its only .txt
+    member) or 'archive.zip:member.txt'.  Always streamed, never read whole."""
+    path = str(path)
+    if ".zip" in path:
+        archive, _, member = path.partition(".zip")
+        archive, member = archive + ".zip", member.lstrip(":")
+        z = zipfile.ZipFile(archive)
+        if not member:
+            txt = [n for n in z.namelist() if n.endswith(".txt")]
+            if len(txt) != 1:
+                raise ValueError(f"{archive}: name the member, e.g. {archive}:{txt[0] if txt else 'x.txt'}")
+            member = txt[0]
+        return io.TextIOWrapper(z.open(member), encoding="utf-8", errors="replace")
+    if path.endswith(".gz"):
+        return gzip.open(path, "rt", encoding="utf-8", errors="replace")
+    return open(path, encoding="utf-8", errors="replace")
+
+
+# ----------------------------------------------------------------------------------------------
+# Writing files so that a kill never leaves half of one under the real name.
+
+@contextmanager
+def atomic(path):
+    """Yields `<path>.part` to write; renamed to path only when the block finished."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(path.name + PART)
+    yield part
+    part.replace(path)
+
+
+def save_json(path, obj):
+    with atomic(path) as part:
+        part.write_text(json.dumps(obj, indent=2) + "\n")
+
+
+def read_json(path):
+    return json.loads(Path(path).read_text())
+
+
+def git_commit():
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                              cwd=HERE).stdout.strip()
+    except OSError:
+        return ""
+
+
+def provenance(args):
+    """What produced an output: the command, its arguments, the code's git commit and the peak
+    memory of the process so far."""
+    config = {k: v for k, v in vars(args).items() if k != "func"}
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024     # Linux reports KiB
+    return {"command": "python " + " ".join(sys.argv), "config": config, "git_commit": git_commit(),
+            "peak_rss_mb": round(peak_mb, 1)}
+
+
+def start(args, seed=None):
+    """Print a step's settings (every output saves them too); seed(args.seed) when given (torch's
+    generator, for the steps that train).  Returns the start time."""
+    name = getattr(args, "cmd", None) or Path(sys.argv[0]).name
+    print(f"{name}: " + ", ".join(f"{k}={v}" for k, v in vars(args).items() if k not in ("cmd", "func")),
+          file=sys.stderr)
+    if seed is not None:
+        seed(args.seed)
+    return time.time()
+
+
+class Resumable:
+    """An array filled batch by batch in a memory-mapped `<out>.part.npy`, with a progress file
+    beside it (batches done, seconds spent), so that an interrupted run continues after the last
+    finished batch; `finish` renames it to out.  A part of another shape starts afresh."""
+
+    def __init__(self, out, shape):
+        self.out, self.part = Path(out), Path(str(out) + PART + ".npy")
+        self.progress = Path(str(out) + ".done_batches")
+        self.done, self.spent = 0, 0.0
+        if self.part.exists() and self.progress.exists():
+            self.array = np.load(self.part, mmap_mode="r+")
+            if self.array.shape == tuple(shape):
+                done, spent = (self.progress.read_text().split() + ["0", "0"])[:2]  # empty if killed mid-write
+                self.done, self.spent = int(done), float(spent)
+                print(f"resuming {self.part} after {self.done} batches", file=sys.stderr)
+                return
+        self.part.parent.mkdir(parents=True, exist_ok=True)
+        self.array = np.lib.format.open_memmap(self.part, mode="w+", dtype=np.float32, shape=tuple(shape))
+        self.progress.write_text("0 0")
+
+    def save(self, batches_done, seconds):
+        self.array.flush()                                  # rows on disk before we say so
+        self.progress.write_text(f"{batches_done} {self.spent + seconds:.1f}")
+
+    def finish(self):
+        self.part.replace(self.out)
+        self.progress.unlink()
+
+
+class Progress:
+    """A progress line on stderr: done/total, items per second, time left.  On a terminal it
+    redraws one line; in a log file it writes a new line every 30 seconds.  show=False keeps it
+    silent (the ranks other than 0 under torchrun)."""
+
+    def __init__(self, total, desc="", unit="it", start=0, show=True):
+        self.total, self.desc, self.unit, self.show = total, desc, unit, show
+        self.n = self.start = start
+        self.t0 = self.last = time.time()
+        self.tty = sys.stderr.isatty()
+
+    def update(self, k=1):
+        self.n += k
+        now = time.time()
+        if self.show and (now - self.last > (0.5 if self.tty else 30) or self.n >= self.total):
+            self.last = now
+            rate = (self.n - self.start) / max(now - self.t0, 1e-9)
+            left = (self.total - self.n) / rate if rate > 0 else 0
+            pct = 100 * self.n / max(self.total, 1)
+            line = f"{self.desc} {self.n:,}/{self.total:,} ({pct:3.0f}%) {rate:,.0f} {self.unit}/s, {left:,.0f}s left"
+            print("\r" + line + "   " if self.tty else line, end="" if self.tty else "\n",
+                  file=sys.stderr, flush=True)
+
+    def close(self):
+        if self.tty and self.show:
+            print(file=sys.stderr)
+        return time.time() - self.t0

@@ -1,0 +1,184 @@
+"""report.py -- machinery a reader may skip: results tables, README blocks, the alpha sweep.
+
+    python report.py results --task sst2      # runs/sst2/* -> results/sst2.json, README table
+    python report.py sweep --task sst2        # students for alpha in {0, 0.2, ..., 1}; plots
+
+Every number in README.md and results/ is read from the JSON each step wrote beside its output
+(nothing is typed by hand).  matplotlib is optional: without it the sweep keeps its numbers.
+"""
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import data
+import distill
+import files
+import flags
+
+
+# ----------------------------------------------------------------------------------------------
+# The alpha sweep (the paper found alpha = 0, pure distillation, best) and the learning curves.
+
+def cmd_sweep(args):
+    files.start(args)
+    out = Path(args.out)
+    if args.plot_only:
+        return plot_sweep(out, files.read_json(out / "sweep.json")["results"], args.task)
+    results = []
+    for alpha in args.alphas:
+        run_args = argparse.Namespace(**{**vars(args), "alpha": alpha, "out": str(out / f"alpha_{alpha:g}"),
+                                         "no_distill": False, "cmd": "student"})
+        distill.cmd_student(run_args)
+        m = files.read_json(out / f"alpha_{alpha:g}" / "metrics.json")
+        results.append({"alpha": alpha, "dev": {d: distill.score(r, args.task) for d, r in m["dev"].items()},
+                        "curve": m["curve"]})
+    files.save_json(out / "sweep.json", {"results": results, **files.provenance(args)})
+    plot_sweep(out, results, args.task)
+
+
+def plot_sweep(out, results, task_key):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print(f"the numbers are in {out / 'sweep.json'}; `pip install matplotlib` and run again for the plots")
+        return
+    dev = data.dev_splits(task_key)[0]
+    metric = data.TASKS[task_key].metric
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    # One standard error of an accuracy on n dev examples, sqrt(p (1 - p) / n): differences
+    # inside the bars are noise (872 SST-2 dev sentences: about 1.1 points).
+    n = len(data.load_split(task_key, dev, None).label)
+    scores = np.array([r["dev"][dev] for r in results])
+    ax.errorbar([r["alpha"] for r in results], 100 * scores, yerr=100 * np.sqrt(scores * (1 - scores) / n),
+                fmt="o-", capsize=3)
+    ax.set(xlabel="alpha (weight of the label loss, Eq. 1)", ylabel=f"best dev {metric} (%)",
+           title=f"{data.TASKS[task_key].name}: distillation vs labels")
+    fig.tight_layout()
+    fig.savefig(out / "alpha.png", dpi=120)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.5))
+    for r in results:
+        epochs = [c["epoch"] for c in r["curve"]]
+        left.plot(epochs, [c["train_loss"] for c in r["curve"]], label=f"alpha {r['alpha']:g}")
+        right.plot(epochs, [100 * c["dev"][dev] for c in r["curve"]], label=f"alpha {r['alpha']:g}")
+    left.set(xlabel="epoch", ylabel="train loss", yscale="log")
+    right.set(xlabel="epoch", ylabel=f"dev {metric} (%)")
+    right.legend()
+    fig.tight_layout()
+    fig.savefig(out / "curves.png", dpi=120)
+    print(f"plots -> {out / 'alpha.png'}, {out / 'curves.png'}")
+
+
+# ----------------------------------------------------------------------------------------------
+# The report: every number of a task's run in one file, results/<task>.json, read from the JSON
+# each step wrote beside its output (nothing is typed by hand).
+
+def cmd_report(args):
+    run, out = Path(args.runs) / args.task, Path(args.out)
+    read = lambda p: files.read_json(run / p)     # noqa: E731
+    steps = {"teacher": read("teacher/metrics.json"), "augment": read("augmented.json"),
+             "logits_train": read("logits/train.json"), "logits_augmented": read("logits/augmented.json"),
+             "student": read("student/metrics.json"), "baseline": read("baseline/metrics.json"),
+             "eval": read("student/eval.json")}
+    dev = data.dev_splits(args.task)
+    keep = lambda m: {k: m[k] for k in ("acc", "f1", "n") if k in m}     # noqa: E731
+    result = {
+        **files.provenance(args),                  # the report's own command; the steps' are below
+        "task": args.task,
+        "dev": {d: {"teacher": keep(steps["teacher"]["dev"][d]), "baseline": keep(steps["baseline"]["dev"][d]),
+                    "student": keep(steps["student"]["dev"][d])} for d in dev},
+        "parameters": {"teacher": steps["teacher"]["parameters"],
+                       "student_without_embeddings": steps["student"]["parameters"],
+                       "student_with_embeddings": steps["student"]["parameters_with_embeddings"]},
+        "augmented": {k: steps["augment"][k] for k in ("originals", "written", "ratio")},
+        "seconds": {name: round(s["seconds"], 1) for name, s in steps.items()},
+        "peak_rss_mb": {name: s.get("peak_rss_mb") for name, s in steps.items()},
+        "configs": {name: s["config"] for name, s in steps.items() if name != "eval"},
+        "commands": {name: s.get("command") for name, s in steps.items()},
+        "git_commits": {name: s.get("git_commit") for name, s in steps.items()},
+    }
+    result["seconds"]["total"] = round(sum(result["seconds"].values()), 1)
+    if (run / "make_wall.json").exists():        # written by results/sst2/run_make_sst2.sh
+        result["make_wall"] = {k: v for k, v in read("make_wall.json").items() if k.endswith("seconds")}
+    files.save_json(out / f"{args.task}.json", result)
+    for name in ("teacher", "student", "baseline"):
+        files.save_json(out / args.task / f"{name}.json", steps[name])
+    for d in dev:
+        row = result["dev"][d]
+        print(f"{args.task} {d}: " + ", ".join(
+            f"{who} {100 * distill.score(row[who], args.task):.2f}" for who in ("teacher", "baseline", "student")))
+    print(f"-> {out / args.task}.json")
+    if out.resolve() == RESULTS.resolve():       # not for `make quick` and other side runs
+        update_readme("results", results_table(out))
+
+
+# What Tang et al. (2019, Table 1; test sets, BERT-large teacher) and the seed replication
+# (TensorFlow) report: quoted for comparison, marked as theirs wherever shown.
+THEIRS = {"sst2": "86.7 -> 90.7 (BERT-large 94.9) | 83.6", "mrpc": "- | 70.5", "rte": "- | 51.6",
+          "qqp": "acc 86.2 -> 88.1, F1 63.7 -> 68.2 | -", "dev_matched": "68.7 -> 73.0 | -",
+          "dev_mismatched": "68.3 -> 72.6 | -"}
+
+
+def results_table(results_dir):
+    """The README's results table, from every results/<task>.json there is."""
+    lines = ["| task (dev) | teacher (ours) | BiLSTM, labels only (ours) | distilled BiLSTM (ours) "
+             "| Tang et al.: BiLSTM -> distilled (test) | seed replication |",
+             "|---|---|---|---|---|---|"]
+    fmt = lambda m: f"{100 * m['acc']:.1f}" + (f" (F1 {100 * m['f1']:.1f})" if "f1" in m else "")  # noqa: E731
+    for task_key in data.TASKS:
+        path = Path(results_dir) / f"{task_key}.json"
+        if not path.exists():
+            continue
+        r = files.read_json(path)
+        teacher = r["configs"]["teacher"]["teacher"]
+        for d, row in r["dev"].items():
+            name = data.TASKS[task_key].name + ("" if d == "dev" else f" {d.replace('dev_', '')}")
+            lines.append(f"| {name} | {fmt(row['teacher'])} ({teacher}) | {fmt(row['baseline'])} | "
+                         f"{fmt(row['student'])} | {THEIRS.get(d if task_key == 'mnli' else task_key)} |")
+    return "\n".join(lines)
+
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def update_readme(block, text, readme=Path(__file__).parent / "README.md"):
+    """Replace what stands between <!-- block:begin --> and <!-- block:end --> in README.md, so
+    that the README's numbers are always the ones in results/."""
+    begin, end = f"<!-- {block}:begin -->", f"<!-- {block}:end -->"
+    page = readme.read_text()
+    if begin not in page or end not in page:
+        return
+    head, rest = page.split(begin, 1)
+    readme.write_text(head + begin + "\n" + text + "\n" + end + rest.split(end, 1)[1])
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("results", help="gather a task's step outputs into results/<task>.json")
+    c.add_argument("--task", default="sst2", choices=sorted(data.TASKS))
+    c.add_argument("--runs", default="runs")
+    c.add_argument("--out", default="results")
+    c.set_defaults(func=cmd_report)
+    c = flags.common_flags(sub.add_parser("sweep", help="students for several alphas; plots of dev score "
+                                          "against alpha and the curves"))
+    flags.student_flags(c)
+    c.add_argument("--alphas", type=float, nargs="+", default=[0, 0.2, 0.4, 0.6, 0.8, 1.0])
+    c.add_argument("--plot-only", action="store_true", help="redraw the plots from <out>/sweep.json")
+    c.add_argument("--out", default=None, help="default runs/<task>/sweep")
+    c.set_defaults(func=cmd_sweep)
+    args = p.parse_args(argv)
+    if args.cmd == "sweep":
+        args.out = args.out or str(Path("runs") / args.task / "sweep")
+        args = flags.with_defaults(args)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except data.MissingDataError as error:
+        sys.exit(f"error: {error}")

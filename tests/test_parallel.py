@@ -1,0 +1,97 @@
+"""Tests of parallel.py: under torchrun, two CPU processes (gloo) give the files of one, and
+a killed rank's shard resumes."""
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from conftest import toy_sentences, toy_teacher_logits
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def launch(args, processes=1):
+    """distill.py in fresh interpreters with one thread each (so that no result depends on how
+    threads split a matrix product): one process, or `processes` under torchrun."""
+    launcher = [sys.executable] if processes == 1 else [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}"]
+    return subprocess.Popen(launcher + [str(REPO / "distill.py")] + args, cwd=REPO, text=True,
+                            env=dict(os.environ, OMP_NUM_THREADS="1"),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def finish(process):
+    """The output of a run that must succeed; if it failed, its first error line leads the message."""
+    output = process.communicate(timeout=300)[0]
+    if process.returncode != 0:
+        errors = [line for line in output.splitlines() if line.split(":")[0].endswith("Error")]
+        raise AssertionError(f"{errors[0] if errors else 'failed'}\n{output}")
+    return output
+
+
+def worker(launcher_pid, rank):
+    """The pid of torchrun's worker of that rank (read from /proc: its parent and its RANK)."""
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            ppid = int(next(l for l in status.read_text().splitlines() if l.startswith("PPid:")).split()[1])
+            environ = (status.parent / "environ").read_bytes().split(b"\0")
+        except (OSError, StopIteration):
+            continue
+        if ppid == launcher_pid and f"RANK={rank}".encode() in environ:
+            return int(status.parent.name)
+
+
+def test_logits_under_torchrun_equal_one_process_even_after_a_rank_dies(toy):
+    texts, _ = toy_sentences(8000, np.random.default_rng(1))
+    (toy / "many.tsv").write_text("sentence\n" + "".join(t + "\n" for t in texts))
+    args = ["logits", "--task", "sst2", "--data-dir", str(toy), "--teacher-dir", str(toy / "teacher"),
+            "--input", str(toy / "many.tsv"), "--batch-size", "4", "--no-bf16"]
+    finish(launch(args + ["--out", str(toy / "one.npy")]))
+
+    # Kill rank 1 once it has 20 batches on disk; torchrun then stops rank 0 and fails.
+    out = toy / "two.npy"
+    job = launch(args + ["--out", str(out)], processes=2)
+    progress = Path(f"{out}.rank1of2.npy.done_batches")
+
+    def batches_done():          # the file is empty for a moment while it is rewritten
+        return int((progress.read_text().split() or ["0"])[0])
+    while not (progress.exists() and batches_done() >= 20):
+        assert job.poll() is None, job.communicate()[0]
+        time.sleep(0.01)
+    os.kill(worker(job.pid, 1), 9)
+    assert job.wait(timeout=120) != 0 and not out.exists()
+    assert batches_done() < 1000 and not Path(f"{out}.rank1of2.npy").exists()   # of rank 1's 1,000 batches
+    log = finish(launch(args + ["--out", str(out)], processes=2))  # the same command again
+    assert "resuming" in log and not list(toy.glob("two.npy.rank*"))
+    one, two = np.load(toy / "one.npy"), np.load(out)
+    assert one.shape == (8000, 2) and np.array_equal(one, two)
+    assert json.loads((toy / "two.json").read_text())["processes"] == 2
+
+    # Shards of a 2-process run are not silently mixed into a 1-process run.
+    (toy / "three.npy.rank0of2.npy").write_bytes(b"")
+    job = launch(args + ["--out", str(toy / "three.npy")])
+    assert job.wait(timeout=120) != 0 and "another number of processes" in job.communicate()[0]
+
+
+def test_ddp_student_takes_the_steps_of_one_process(toy):
+    """Two ranks with 8 + 8 rows of each global batch of 16 (and 2 + 1 of the last one, of 3)
+    against one process with batches of 16.  Adadelta and no dropout: the update is a smooth
+    function of the gradient, so the two may differ only by float rounding."""
+    np.save(toy / "train.npy", toy_teacher_logits(toy, "train"))
+    args = ["student", "--task", "sst2", "--data-dir", str(toy), "--train-logits", str(toy / "train.npy"),
+            "--augmented", "", "--limit", "99", "--hidden", "8", "--fc", "8", "--batch-size", "16",
+            "--epochs", "1", "--evals-per-epoch", "1", "--dropout", "0", "--optimizer", "adadelta"]
+    finish(launch(args + ["--out", str(toy / "one")]))
+    finish(launch(args + ["--out", str(toy / "two")], processes=2))
+    one, two = (torch.load(toy / r / "student.pt") for r in ("one", "two"))
+    assert all(torch.allclose(one[k], two[k], atol=1e-5, rtol=0) for k in one), \
+        max((one[k] - two[k]).abs().max().item() for k in one)
+    runs = [json.loads((toy / r / "metrics.json").read_text()) for r in ("one", "two")]
+    assert runs[0]["curve"][0]["step"] == runs[1]["curve"][0]["step"] == 7
+    assert runs[0]["dev"] == runs[1]["dev"]
