@@ -17,8 +17,7 @@ reads it.  Its label column is the *source's* gold label, kept for reference onl
 or cut sentence need not keep it, which is why the teacher labels these samples.
 """
 import argparse
-import json
-import os
+import hashlib
 import sys
 import time
 from pathlib import Path
@@ -40,23 +39,9 @@ TAGGER_FILES = ("taggers/averaged_perceptron_tagger_eng/", "taggers/universal_ta
 # each tag a large pool of words to draw from.
 
 def load_tagger(data_dir=None):
-    """A function words -> universal tags.  Never downloads: nltk.download would hang on a
-    machine without internet, so missing tagger files stop us here, at once."""
-    folders = [f for f in os.environ.get("NLTK_DATA", "").split(os.pathsep) if f]
-    folders.append(str(files.find_data_dir(data_dir) / "nltk_data"))
-    nltk.data.path[:0] = [f for f in folders if f not in nltk.data.path]
-    missing = []
-    for name in TAGGER_FILES:
-        try:
-            nltk.data.find(name)
-        except LookupError:
-            missing.append(name)
-    if missing:
-        raise data.MissingDataError(
-            f"missing nltk tagger data {missing}: searched {nltk.data.path}.\n"
-            f"Point NLTK_DATA at a folder holding taggers/averaged_perceptron_tagger_eng/ and "
-            f"taggers/universal_tagset/ (our offline copy: <DATA_DIR>/nltk_data), or fetch them "
-            f"once with: python -m nltk.downloader averaged_perceptron_tagger_eng universal_tagset")
+    """A function words -> universal tags.  The tagger's files are found by files.nltk_data,
+    never downloaded (nltk.download would hang on a machine without internet)."""
+    files.nltk_data(data_dir, TAGGER_FILES)
     tagger = nltk.tag.PerceptronTagger()
     to_universal = nltk.tag.mapping.map_tag
     return lambda words: [to_universal("en-ptb", "universal", t) for _, t in tagger.tag(words)]
@@ -65,29 +50,19 @@ def load_tagger(data_dir=None):
 def tag_split(columns, tag, source, cache):
     """Tags of every sentence of every text column, each sentence tagged whole (the tagger
     reads a word's neighbours).  Tagging costs more than augmenting, so the tags are cached in
-    `cache`, keyed by the source file's path, size and modification time."""
-    stat = os.stat(source)
-    key = {"source": str(Path(source).resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-    n = len(columns[0])
-    if Path(cache).exists():
-        saved = json.loads(Path(cache).read_text(encoding="utf-8"))
-        if saved["key"] == key and len(saved["tags"][0]) >= n:
-            tags = [[t.split() for t in column[:n]] for column in saved["tags"]]
-            # a cache from another tokenizer would pair words with the wrong tags
-            if all(len(t) == len(w) for cw, ct in zip(columns, tags) for w, t in zip(cw, ct)):
-                return tags
-    bar = files.Progress(n * len(columns), "tagging", "sentences")
-    tags = []
-    for column in columns:
-        tags.append([])
-        for words in column:
-            tags[-1].append(tag(words))
-            bar.update()
-    bar.close()
-    with files.atomic(cache) as part:
-        part.write_text(json.dumps({"key": key, "tags": [[" ".join(t) for t in column] for column in tags]}),
-                        encoding="utf-8")
-    return tags
+    `cache`, kept while the source file and its words are the same."""
+    def tag_all():
+        bar, tagged = files.Progress(len(columns[0]) * len(columns), "tagging", "sentences"), []
+        for column in columns:
+            tagged.append([])
+            for words in column:
+                tagged[-1].append(" ".join(tag(words)))
+                bar.update()
+        bar.close()
+        return tagged
+    words = hashlib.sha256(repr(columns).encode()).hexdigest()
+    tags = files.cached_json(cache, {"source": files.fingerprint(source), "words": words}, tag_all)
+    return [[t.split() for t in column] for column in tags]
 
 
 def build_lexicon(columns, tags):
@@ -187,7 +162,7 @@ def augment_split(columns, tags, lexicon, rng, n_iter, p_mask=0.1, p_pos=0.1, p_
 
 # ----------------------------------------------------------------------------------------------
 
-def write_augmented(args):
+def write_augmented(args, made):
     """The task's train split -> args.out: the new samples in the task's layout, plus a JSON
     summary (settings, counts, seconds, provenance) beside it."""
     task, out, t0 = data.TASKS[args.task], Path(args.out), time.time()
@@ -214,7 +189,7 @@ def write_augmented(args):
         "source": str(source), "originals": n, "written": written, "dropped": dropped,
         "ratio": round(written / max(n, 1), 3), "tagging_seconds": round(t_tagged - t0, 1),
         "seconds": round(seconds, 1), "sentences_per_second": round(n * args.n_iter / seconds, 1),
-        **files.provenance(args)})
+        "manifest": made, **files.provenance(args)})
     print(f"{n:,} originals -> {written:,} new samples (x{written / max(n, 1):.1f}); "
           f"{dropped:,} of {n * args.n_iter:,} tries dropped as equal to an original or an "
           f"earlier sample; {seconds:.0f}s ({t_tagged - t0:.0f}s tagging) -> {out}")
@@ -237,15 +212,17 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--limit", type=int, default=0,
                    help="only the first N train rows (tags and word pools too), for quick demos")
-    p.add_argument("--force", action="store_true", help="overwrite an existing output")
+    p.add_argument("--force", action="store_true", help="make it again even when it is up to date")
     args = p.parse_args(argv)
     args.n_iter = args.n_iter or (20 if data.TASKS[args.task].text_b is None else 10)
     args.out = args.out or str(Path("runs") / args.task / "augmented.tsv")
     files.start(args)
-    if Path(args.out).exists() and not args.force:
-        sys.exit(f"augment.py: {args.out} exists; pass --force to overwrite it")
     try:
-        write_augmented(args)
+        made = files.manifest(args, {"train": data.split_path(args.task, "train", args.data_dir)}, ignore=["force"])
+        out = Path(args.out)
+        if out.exists() and files.matches(out.with_name(out.stem + ".json"), made, out) and not args.force:
+            return print(f"{out} is made from these settings and inputs: nothing to do")
+        write_augmented(args, made)
     except data.MissingDataError as error:
         sys.exit(f"augment.py: {error}")
 

@@ -9,8 +9,10 @@ Nothing is unpickled: torch checkpoints load with weights_only=True.
 """
 import importlib.util
 import json
+import pickle
 import shutil
 import struct
+import sys
 from pathlib import Path
 
 import torch
@@ -59,14 +61,25 @@ def read_safetensors(path):
     """The safetensors format: an 8-byte little-endian header length, a JSON header giving each
     tensor's dtype, shape and byte range, then the raw bytes."""
     with open(path, "rb") as f:
-        (n,) = struct.unpack("<Q", f.read(8))
-        header = json.loads(f.read(n))
+        start = f.read(8)
+        n = struct.unpack("<Q", start)[0] if len(start) == 8 else -1
+        if not 0 < n <= Path(path).stat().st_size - 8:
+            page = " (it starts with '<': an HTML page saved instead of the weights?)" if start.startswith(b"<") else ""
+            raise ValueError(f"{path}: not a safetensors file: its first 8 bytes {start!r} should give the "
+                             f"length of a JSON header within the file{page}")
+        try:
+            header = json.loads(f.read(n))
+        except ValueError as error:              # not JSON, or not UTF-8
+            raise ValueError(f"{path}: not a safetensors file: its header is not JSON ({error})") from None
         data = bytearray(f.read())
     tensors = {}
     for name, info in header.items():
         if name == "__metadata__":
             continue
         begin, end = info["data_offsets"]
+        if end > len(data):
+            raise ValueError(f"{path}: tensor {name!r} needs bytes {begin}:{end} of the data, the file holds "
+                             f"{len(data)}: cut short (a broken download? fetch it again)")
         dtype = SAFETENSORS_DTYPES[info["dtype"]]
         count = (end - begin) // torch.empty(0, dtype=dtype).element_size()
         t = torch.frombuffer(data, dtype=dtype, offset=begin, count=count)
@@ -82,11 +95,20 @@ def rename_hf(name):
     return name.replace(".gamma", ".weight").replace(".beta", ".bias")
 
 
+UNUSED = ("cls.", "embeddings.position_ids", "embeddings.token_type_ids")   # pre-training heads, index buffers
+
+
 def load_state(model, state):
-    """Copy a checkpoint into model.  A missing tensor or a shape mismatch is an error that names
-    the tensor and both shapes; a checkpoint without a classifier keeps the new, random head."""
+    """Copy a checkpoint into model.  A missing tensor, a shape mismatch or a tensor the model has
+    no place for (a config with fewer layers than the checkpoint) is an error that names the
+    tensor; only the names in UNUSED may go unused.  A checkpoint without a classifier, or with
+    one for another label count, keeps the new, random head."""
     state = {rename_hf(k): v for k, v in state.items()}
     ours = model.state_dict()
+    extra = [name for name in state if name not in ours and not name.startswith(UNUSED)]
+    if extra:
+        raise ValueError(f"checkpoint tensor {extra[0]!r} ({len(extra)} such) has no place in the model: its "
+                         f"config has fewer layers (num_hidden_layers) or other parts than the checkpoint")
     for name, param in ours.items():
         if name not in state:
             if name.startswith("classifier."):
@@ -139,9 +161,15 @@ def resolve_teacher(name_or_path):
 
 
 def load_teacher(name_or_path, num_labels):
-    """A Bert ready to fine-tune (or already fine-tuned) and its vocab.txt path."""
+    """A Bert ready to fine-tune (or already fine-tuned) and its vocab.txt path.  A config with
+    fewer attention heads of the same hidden size cannot be told from the weights, whose shapes
+    do not depend on the head count: that one number is trusted as config.json gives it."""
     source = resolve_teacher(name_or_path)
-    cfg = json.loads(teacher_file(source, "config.json").read_text())
+    config = teacher_file(source, "config.json")
+    cfg = json.loads(config.read_text())
+    if cfg["hidden_size"] % cfg["num_attention_heads"]:
+        raise ValueError(f"{config}: hidden_size {cfg['hidden_size']} is not a multiple of "
+                         f"num_attention_heads {cfg['num_attention_heads']}, expected heads of equal size")
     model = models.Bert(cfg, num_labels)
     with torch.no_grad():
         load_state(model, _read_weights(source))
@@ -179,3 +207,47 @@ def save_teacher(model, vocab_path, out):
 def save_student(model, out):
     with files.atomic(Path(out) / "student.pt") as part:
         torch.save(model.state_dict(), part)
+
+
+# ----------------------------------------------------------------------------------------------
+# The state of a training run at its last evaluation (`last.pt`), so that a killed run continues
+# there and ends with the weights an unbroken run would have.  Tensors and plain containers
+# only (weights_only loading), with the manifest of what the run is made from.
+
+def save_training(path, made, state, **parts):
+    """parts: name -> object with a state_dict (model, optimizer, scheduler)."""
+    with files.atomic(path) as part:
+        torch.save({"manifest": made, "state": state, "rng": torch.get_rng_state(),
+                    **{name: p.state_dict() for name, p in parts.items()}}, part)
+
+
+def load_training(path, made, **parts):
+    """The saved state, with every part and torch's random state restored, when path holds a run
+    of the same manifest; None otherwise (a different run is said and set aside)."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        raise SystemExit(f"{path} is no checkpoint of ours: refused to unpickle it ({str(error)[:200]}); "
+                         f"delete it to start afresh") from None
+    diff = files.changes(saved.get("manifest"), made)
+    if diff:
+        print(f"{path} is from other settings or inputs ({'; '.join(diff)}): starting afresh", file=sys.stderr)
+        return None
+    for name, p in parts.items():
+        p.load_state_dict(saved[name])
+    torch.set_rng_state(saved["rng"])               # the same dropout masks as an unbroken run
+    return saved["state"]
+
+
+def weights_file(source):
+    """The local weights file of a teacher source (a fingerprint of it identifies the teacher);
+    the source itself for a URL or name."""
+    src = str(resolve_teacher(source))
+    path = Path(src)
+    if path.is_dir():
+        found = [path / n for n in ("model.safetensors", "pytorch_model.bin", "teacher.pt") if (path / n).exists()]
+        return found[0] if found else path
+    return path if path.exists() else src

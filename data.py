@@ -100,11 +100,16 @@ class Split:
 def read_tsv(path, task_key, skip_malformed=False, extra_columns=()):
     """Read any file in a task's column layout: text_a, text_b, label (when the header has the
     label column) and index.  A malformed row raises GlueFormatError naming file, line and what
-    was expected; with skip_malformed it is skipped and reported, never dropped silently.
+    was expected; with skip_malformed it is skipped and reported, never dropped silently.  A file
+    without rows is an error too: every caller reads a split to train, evaluate or predict on.
     extra_columns are returned as lists in a dict beside the Split."""
     task = TASKS[task_key]
-    with open(path, encoding="utf-8-sig", newline="") as f:   # utf-8-sig drops MRPC's BOM
-        lines = f.read().split("\n")
+    raw = Path(path).read_bytes().removeprefix(b"\xef\xbb\xbf")     # MRPC starts with a BOM
+    try:
+        lines = raw.decode("utf-8").split("\n")
+    except UnicodeDecodeError as error:
+        lineno = raw.count(b"\n", 0, error.start) + 1
+        raise GlueFormatError(f"{path}:{lineno}: not UTF-8 text (byte {raw[error.start]:#04x})") from None
     if lines and lines[-1] == "":
         lines.pop()
     if not lines:
@@ -131,8 +136,8 @@ def read_tsv(path, task_key, skip_malformed=False, extra_columns=()):
                        f"expected one of {list(task.labels)}")
         if problem:
             if not skip_malformed:
-                raise GlueFormatError(f"{path}:{lineno}: {problem} (pass skip_malformed / "
-                                      f"--skip-malformed to skip such rows)")
+                raise GlueFormatError(f"{path}:{lineno}: {problem} (`python data.py --task {task_key} "
+                                      f"--skip-malformed` lists every such row of the task's files)")
             bad.append(lineno)
             continue
         a.append(fields[col[task.text_a]].strip())
@@ -146,6 +151,8 @@ def read_tsv(path, task_key, skip_malformed=False, extra_columns=()):
     if bad:
         shown = ", ".join(map(str, bad[:20])) + (" ..." if len(bad) > 20 else "")
         print(f"{path}: skipped {len(bad)} malformed rows (lines {shown})", file=sys.stderr)
+    if not a:
+        raise GlueFormatError(f"{path}: no rows after the header{' but malformed ones' if bad else ''}")
     split = Split(a, b if task.text_b else None, y if has_label else None, idx, str(path), tuple(bad))
     return (split, extra) if extra_columns else split
 
@@ -220,26 +227,38 @@ class Vocab:
 def load_vectors(path, vocab, seed=0, verbose=True):
     """Word vectors for the words of vocab, streamed from a text file ("word v1 ... vd", an
     optional word2vec "count dim" first line).  Words without a vector get U(-0.25, 0.25)
-    (Kim 2014, the convention the authors' code follows); [PAD] gets zeros.
+    (Kim 2014, the convention the authors' code follows); [PAD] gets zeros.  Every line holds as
+    many numbers as the first (or the header); more fields are a word with spaces (GloVe 840B has
+    some) unless the field before the numbers is a number too.  Numbers are parsed for vocab's words.
     Returns (matrix float32 [len(vocab), dim], set of words found)."""
     rng = np.random.default_rng(seed)
     matrix, found, dim = None, set(), None
-    with files.open_text(path) as f:
-        for lineno, line in enumerate(f, start=1):
-            parts = line.rstrip().split(" ")
-            if dim is None:
-                if len(parts) == 2 and lineno == 1:      # word2vec header "count dim"
-                    continue
-                dim = len(parts) - 1
-                matrix = rng.uniform(-0.25, 0.25, (len(vocab), dim)).astype(np.float32)
-            word = " ".join(parts[:-dim]) if len(parts) != dim + 1 else parts[0]
-            i = vocab.stoi.get(word)
-            if i is None or word in found:
-                continue
-            if len(parts) < dim + 1:
-                raise ValueError(f"{path}:{lineno}: expected a word and {dim} numbers, got {len(parts)} fields")
+    for lineno, line in files.text_lines(path):
+        parts = line.rstrip().split(" ")
+        if lineno == 1 and len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit():
+            dim, origin = int(parts[1]), "as the word2vec header on line 1 says"
+            continue
+        if parts == [""]:
+            continue                                 # a blank line holds no word
+        if dim is None:
+            dim, origin = len(parts) - 1, f"as line {lineno}, the first, has"
+            if dim < 1:
+                raise ValueError(f"{path}:{lineno}: expected a word and its numbers, got {line[:50]!r}")
+        extra = len(parts) > dim + 1 and re.fullmatch(r"[-+]?\.?\d[\d.]*([eE][-+]?\d+)?", parts[-dim - 1])
+        if len(parts) < dim + 1 or extra:
+            raise ValueError(f"{path}:{lineno}: expected a word and {dim} numbers ({origin}), "
+                             f"got {len(parts)} fields: {line[:50]!r}")
+        if matrix is None:
+            matrix = rng.uniform(-0.25, 0.25, (len(vocab), dim)).astype(np.float32)
+        word = " ".join(parts[:-dim])
+        i = vocab.stoi.get(word)
+        if i is None or word in found:
+            continue
+        try:
             matrix[i] = np.asarray(parts[-dim:], dtype=np.float32)
-            found.add(word)
+        except ValueError as error:
+            raise ValueError(f"{path}:{lineno}: a number of {word!r} does not parse: {error}") from None
+        found.add(word)
     if matrix is None:
         raise ValueError(f"{path}: no vectors found")
     matrix[vocab.stoi["[PAD]"]] = 0
@@ -347,6 +366,7 @@ def _clean(text):
 
 class WordPiece:
     def __init__(self, vocab_path, lowercase=True, max_word_chars=100):
+        self.path = vocab_path
         words = Path(vocab_path).read_text(encoding="utf-8").split("\n")
         self.vocab = {w: i for i, w in enumerate(w.rstrip("\r") for w in words) if w or i == 0}
         self.lowercase, self.max_word_chars = lowercase, max_word_chars

@@ -4,18 +4,13 @@ One script, one sub-command per step of the method, each runnable on its own:
 
     python distill.py teacher --task sst2     # fine-tune BERT on the task (the teacher)
     python distill.py logits  --task sst2 --input runs/sst2/augmented.tsv   # cache its logits
-    python distill.py student --task sst2     # train the BiLSTM on them (Eq. 1)
-    python distill.py student --task sst2 --no-distill    # the baseline: labels only
-    python distill.py eval    --run runs/sst2/student     # metrics, errors, GLUE test file
-    python distill.py predict --run runs/sst2/student "a gorgeous , witty film"
+    python distill.py student --task sst2     # train the BiLSTM on them (Eq. 1); --no-distill: labels only
+    python distill.py eval    --run runs/sst2/student     # metrics, errors, GLUE test file; also: predict
 
-Every step prints its configuration at start and saves it, with its metrics and the exact
-command, as JSON beside its output.  The logits and student steps resume when run again after
-an interruption; the teacher step starts again from nothing.  Under `torchrun` the logits and
-student steps run as several processes: parallel.py is the hook, the loops here are the
-single-process ones.
+Every step prints its configuration at start and saves it, with its metrics, the exact command
+and a manifest of its inputs, as JSON beside its output; run again, it resumes where it stopped.
+Under `torchrun` the logits and student steps run as several processes: parallel.py is the hook.
 """
-import argparse
 import sys
 import time
 from contextlib import nullcontext
@@ -63,8 +58,7 @@ def bert_batch(wordpiece, pairs, max_len, device):
 
 
 def autocast(device, bf16):
-    """bf16 autocast: on CPUs with bf16 matrix units it runs BERT about 2.5x faster than fp32
-    (`make bench` times both)."""
+    """bf16 autocast: on CPUs with bf16 matrix units BERT runs faster (`make bench` times both)."""
     return torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else nullcontext()
 
 
@@ -74,76 +68,94 @@ def autocast(device, bf16):
 
 def cmd_teacher(args):
     t0, device, out = files.start(args, torch.manual_seed), torch.device(args.device), Path(args.out)
-    if (out / "metrics.json").exists():
-        print(f"{out}/metrics.json exists: this teacher is trained; delete {out} to train it again")
-        return
+    inputs = {"train": data.split_path(args.task, "train", args.data_dir), "teacher": checkpoints.weights_file(args.teacher),
+              **{d: data.split_path(args.task, d, args.data_dir) for d in data.dev_splits(args.task)}}
+    made = files.manifest(args, inputs)
+    if files.matches(out / "metrics.json", made, out):
+        return print(f"{out} is trained from these settings and inputs: nothing to do")
+    files.writable(out, stale=out / "metrics.json")
     train = data.head(data.load_split(args.task, "train", args.data_dir), args.limit)
-    pairs, labels = data.teacher_texts(train, args.task), np.asarray(train.label)
     model, vocab_path = checkpoints.load_teacher(args.teacher, len(data.TASKS[args.task].labels))
-    model.to(device)
-    wordpiece = data.WordPiece(vocab_path)
-    dev = {d: data.load_split(args.task, d, args.data_dir) for d in data.dev_splits(args.task)}
     decay = [p for p in model.parameters() if p.ndim > 1]
     no_decay = [p for p in model.parameters() if p.ndim <= 1]      # biases and LayerNorms
     # fused: one kernel updates every tensor (the same AdamW update); on 2 CPU cores the step
     # drops from 57 to 10 ms of MiniLM's 280 ms per batch of 32.
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
                                    {"params": no_decay, "weight_decay": 0.0}], lr=args.lr, fused=True)
-    steps_per_epoch = -(-len(pairs) // args.batch_size)
+    steps_per_epoch = -(-len(train) // args.batch_size)
     total, warmup = steps_per_epoch * args.epochs, int(args.warmup * steps_per_epoch * args.epochs)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: s / max(1, warmup) if s < warmup else max(0.0, (total - s) / max(1, total - warmup)))
-    eval_at = {round(steps_per_epoch * (i + 1) / args.evals_per_epoch) for i in range(args.evals_per_epoch)}
-    history, best, step = [], None, 0
-    for epoch in range(args.epochs):
-        batches = data.length_batches(data.rough_lengths(pairs), args.batch_size, seed=args.seed + epoch,
+    state = checkpoints.load_training(out / "last.pt", made, model=model, optimizer=optimizer, schedule=schedule) \
+        or {"epoch": 0, "batch": 0, "step": 0, "best": None, "history": [], "seconds": 0.0}
+    fine_tune(model.to(device), data.WordPiece(vocab_path), train, optimizer, schedule, state, args, made)
+    report = {**files.read_json(out / "best.json"), "history": state["history"], "seconds": state["seconds"],
+              "sentences_per_second": len(train) * args.epochs / state["seconds"],
+              "parameters": models.count_parameters(model), "manifest": made, **files.provenance(args)}
+    files.save_json(out / "metrics.json", report)             # written last: the step is finished
+    (out / "last.pt").unlink()
+    print(f"best dev {data.TASKS[args.task].metric} {100 * state['best']:.2f}; teacher saved in {out}")
+
+
+def fine_tune(model, wordpiece, train, optimizer, schedule, state, args, made):
+    """Cross-entropy on random batches, dev evaluated args.evals_per_epoch times an epoch, the
+    best teacher kept.  `last.pt` holds everything needed to continue after the last evaluation
+    (the batches of an epoch follow from the seed), so a rerun resumes there."""
+    pairs, labels, device, out, t0 = data.teacher_texts(train, args.task), np.asarray(train.label), \
+        torch.device(args.device), Path(args.out), time.time() - state["seconds"]
+    dev = {d: data.load_split(args.task, d, args.data_dir) for d in data.dev_splits(args.task)}
+    per_epoch = -(-len(pairs) // args.batch_size)
+    eval_at = {round(per_epoch * (i + 1) / args.evals_per_epoch) for i in range(args.evals_per_epoch)}
+    while state["epoch"] < args.epochs:
+        batches = data.length_batches(data.rough_lengths(pairs), args.batch_size, seed=args.seed + state["epoch"],
                                       pool=args.sort_pool)
-        bar = files.Progress(len(pairs), f"teacher epoch {epoch + 1}", "sentences")
-        for k, batch in enumerate(batches, start=1):
+        bar = files.Progress(len(pairs), f"teacher epoch {state['epoch'] + 1}", "sentences",
+                             start=sum(len(b) for b in batches[:state["batch"]]))
+        for k in range(state["batch"] + 1, len(batches) + 1):
             model.train()
             with autocast(device, args.bf16):
-                logits = model(*bert_batch(wordpiece, [pairs[i] for i in batch], args.max_len, device))
-            loss = F.cross_entropy(logits.float(), torch.from_numpy(labels[batch]).to(device))
+                logits = model(*bert_batch(wordpiece, [pairs[i] for i in batches[k - 1]], args.max_len, device))
+            loss = F.cross_entropy(logits.float(), torch.from_numpy(labels[batches[k - 1]]).to(device))
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             schedule.step()
-            step += 1
-            bar.update(len(batch))
+            state["step"] += 1
+            bar.update(len(batches[k - 1]))
             if k in eval_at:
-                result = {d: metrics(args.task, logits_of(model, wordpiece, data.teacher_texts(s, args.task),
-                                                          args, device, desc=f" eval {d}")[0].argmax(1), s.label)
-                          for d, s in dev.items()}
-                history.append({"epoch": epoch + k / steps_per_epoch, "step": step, "loss": loss.item(), "dev": result})
+                result = {d: metrics(args.task, teacher_logits(
+                    model, wordpiece, data.teacher_texts(s, args.task), args.batch_size, args.max_len, args.bf16,
+                    device, desc=f" eval {d}")[0].argmax(1), s.label) for d, s in dev.items()}
                 main = score(result[data.dev_splits(args.task)[0]], args.task)
-                print(f"\nstep {step}: dev {data.TASKS[args.task].metric} {100 * main:.2f}", file=sys.stderr)
-                if best is None or main > best:
-                    best = main
-                    checkpoints.save_teacher(model, vocab_path, out)
-                    files.save_json(out / "best.json", {"dev": result, "step": step})
+                state["history"].append({"epoch": state["epoch"] + k / per_epoch, "step": state["step"],
+                                         "loss": loss.item(), "dev": result})
+                print(f"\nstep {state['step']}: dev {data.TASKS[args.task].metric} {100 * main:.2f}", file=sys.stderr)
+                if state["best"] is None or main > state["best"]:
+                    state["best"] = main
+                    checkpoints.save_teacher(model, wordpiece.path, out)
+                    files.save_json(out / "best.json", {"dev": result, "step": state["step"]})
+                state["batch"], state["seconds"] = k, time.time() - t0
+                checkpoints.save_training(out / "last.pt", made, state, model=model, optimizer=optimizer,
+                                          schedule=schedule)
         bar.close()
-    report = {**files.read_json(out / "best.json"), "history": history, "seconds": time.time() - t0,
-              "sentences_per_second": len(pairs) * args.epochs / (time.time() - t0),
-              "parameters": models.count_parameters(model), **files.provenance(args)}
-    files.save_json(out / "metrics.json", report)             # written last: the step is finished
-    print(f"best dev {data.TASKS[args.task].metric} {100 * best:.2f}; teacher saved in {out}")
+        state["epoch"], state["batch"] = state["epoch"] + 1, 0
+    state["seconds"] = time.time() - t0
 
 
 # ----------------------------------------------------------------------------------------------
 # Step 3: the teacher's logits on every training example, original and augmented, computed
-# once and kept on disk.  Section 3.2: the student learns from "the logits, i.e., the values
-# prior to the softmax activation", which keep what probabilities squash.
+# once and kept on disk: the student learns from the logits, which keep what softmax squashes.
 
 @torch.no_grad()
-def teacher_logits(model, wordpiece, pairs, batch_size, max_len, bf16, device, out=None, desc="logits"):
+def teacher_logits(model, wordpiece, pairs, batch_size, max_len, bf16, device, out=None, desc="logits", made=None):
     """Logits of the teacher for every (text_a, text_b) pair, in length-sorted batches.
-    out: the .npy to write, resumably (files.Resumable).  Returns the logits and the seconds
-    spent on them over every run."""
+    out: the .npy to write, resumably (files.Resumable), made: the manifest it is made from.
+    Returns the logits and the seconds spent on them over every run."""
     model.eval()
     batches = data.length_batches(data.rough_lengths(pairs), batch_size)
     shape = (len(pairs), model.classifier.out_features)
-    array = files.Resumable(out, shape) if out is not None else None
+    array = files.Resumable(out, shape, made) if out is not None else None
     result, done = (array.array, array.done) if array else (np.zeros(shape, np.float32), 0)
     t0, spent = time.time(), array.spent if array else 0.0
     bar = files.Progress(len(pairs), desc, "sentences", start=sum(len(b) for b in batches[:done]))
@@ -160,33 +172,32 @@ def teacher_logits(model, wordpiece, pairs, batch_size, max_len, bf16, device, o
     return result, spent + time.time() - t0
 
 
-def logits_of(model, wordpiece, pairs, args, device, desc):
-    return teacher_logits(model, wordpiece, pairs, args.batch_size, args.max_len, args.bf16, device, desc=desc)
-
-
 def cmd_logits(args):
-    files.start(args, torch.manual_seed)
-    ranks, out = parallel.Ranks(args.device), Path(args.out)
-    if out.exists():
-        print(f"{out} exists; delete it to compute it again")
-        return
-    split = data.read_tsv(args.input, args.task) if args.input else data.load_split(args.task, args.split, args.data_dir)
+    files.start(args)
+    out = Path(args.out)
+    source = args.input or data.split_path(args.task, args.split, args.data_dir)
+    made = files.manifest(args, {"input": source, "teacher_dir": checkpoints.weights_file(args.teacher_dir)},
+                          ignore=["split"] if args.input else [])
+    summary_path = Path(str(out)[: -len(".npy")] + ".json")
+    if out.exists() and files.matches(summary_path, made, out):
+        return print(f"{out} holds the logits of these settings and inputs: nothing to do")
+    split, ranks = data.read_tsv(source, args.task), parallel.Ranks(args.device)
     model, vocab_path = checkpoints.load_teacher(args.teacher_dir, len(data.TASKS[args.task].labels))
     model.to(ranks.device)
     wordpiece, pairs = data.WordPiece(vocab_path), data.teacher_texts(split, args.task)
 
     def compute(rows, path, desc):
         return teacher_logits(model, wordpiece, [pairs[i] for i in rows], args.batch_size, args.max_len,
-                              args.bf16, ranks.device, path, desc)
+                              args.bf16, ranks.device, path, desc, made)
     lengths = data.rough_lengths(pairs)
     result, seconds = parallel.logits_by_rank(ranks, compute, data.length_batches(lengths, args.batch_size),
                                               lengths, out, model.classifier.out_features)
     if ranks.main:
         summary = {"rows": len(pairs), "seconds": seconds, "sentences_per_second": len(pairs) / seconds,
-                   "processes": ranks.world, "input": split.path, **files.provenance(args)}
+                   "processes": ranks.world, "input": str(source), "manifest": made, **files.provenance(args)}
         if split.label is not None:
             summary["metrics"] = metrics(args.task, result.argmax(1), split.label)
-        files.save_json(str(out)[: -len(".npy")] + ".json", summary)
+        files.save_json(summary_path, summary)
         print(f"{len(pairs):,} logits in {seconds:.0f}s -> {out}")
     ranks.close()
 
@@ -247,61 +258,56 @@ def predict_student(model, columns, device, batch_size=512):
 
 def cmd_student(args):
     t0, out = files.start(args, torch.manual_seed), Path(args.out)
-    ranks = parallel.Ranks(args.device)
-    if (out / "metrics.json").exists():
-        print(f"{out}/metrics.json exists: this student is trained; delete {out} to train it again")
-        return
-    out.mkdir(parents=True, exist_ok=True)
-    vocab = data.task_vocab(args.task, args.data_dir)
+    distilled = {} if args.no_distill else {"train_logits": args.train_logits, "augmented": args.augmented or None,
+                                             "augmented_logits": args.augmented and args.augmented_logits}
+    made = files.manifest(args, {"train": data.split_path(args.task, "train", args.data_dir), **distilled,
+                                 "vectors": args.vectors or files.vectors_path(args.data_dir)}, ignore=["vectors"])
+    if files.matches(out / "metrics.json", made, out):
+        return print(f"{out} is trained from these settings and inputs: nothing to do")
+    files.writable(out, stale=out / "metrics.json")
+    ranks, vocab = parallel.Ranks(args.device), data.task_vocab(args.task, args.data_dir)
     if ranks.main:
         vocab.save(out / "vocab.txt")
     vectors, _ = data.load_vectors(args.vectors or files.vectors_path(args.data_dir), vocab, seed=args.seed)
-    train = data.head(data.load_split(args.task, "train", args.data_dir), args.limit)
-    columns = data.words_of(train, args.task, vocab)
-    if args.no_distill:                        # the baseline: the train split and its labels
-        examples = transfer_set(columns, train.label, None)
-    else:
-        logits = np.load(args.train_logits)[:len(train)]
+    full = data.load_split(args.task, "train", args.data_dir)
+    train = data.head(full, args.limit)
+    examples = transfer_set(data.words_of(train, args.task, vocab), train.label, None)   # the baseline
+    if not args.no_distill:
         augmented = data.read_tsv(args.augmented, args.task) if args.augmented else None
-        examples = transfer_set(columns, train.label, logits,
+        examples = transfer_set(examples[0], train.label, files.rows_for(args.train_logits, full)[:len(train)],
                                 augmented and data.words_of(augmented, args.task, vocab),
-                                augmented and np.load(args.augmented_logits))
+                                augmented and files.rows_for(args.augmented_logits, augmented))
     task = data.TASKS[args.task]
     model = models.BiLSTMStudent(vectors, len(task.labels), args.hidden, args.fc, args.dropout,
                                  not args.no_multichannel, args.pooling, pair=task.text_b is not None)
     print(f"student: {models.count_parameters(model, embeddings=False):,} parameters without embeddings; "
           f"{len(examples[1]):,} training examples", file=sys.stderr)
-    state = train_student(model.to(ranks.device), examples, args, out, ranks)
+    state = train_student(model.to(ranks.device), examples, args, made, ranks)
     if ranks.main:
         report = {**files.read_json(out / "best.json"), "epochs_run": state["step"] * args.batch_size / len(examples[1]),
                   "train_examples": len(examples[1]), "parameters": models.count_parameters(model, embeddings=False),
-                  "parameters_with_embeddings": models.count_parameters(model), "seconds": time.time() - t0,
-                  "sentences_per_second": state["step"] * args.batch_size / (time.time() - t0),
-                  "curve": state["curve"], **files.provenance(args)}
+                  "parameters_with_embeddings": models.count_parameters(model), "seconds": state["seconds"],
+                  "sentences_per_second": state["step"] * args.batch_size / state["seconds"],
+                  "curve": state["curve"], "manifest": made, **files.provenance(args)}
         files.save_json(out / "metrics.json", report)
         (out / "last.pt").unlink()
         print(f"best dev {task.metric} {100 * state['best']:.2f} -> {out}")
     ranks.close()
 
 
-def train_student(model, examples, args, out, ranks):
+def train_student(model, examples, args, made, ranks):
     """Mini-batches of the transfer set under Eq. 1, dev evaluated args.evals_per_epoch times an
     epoch, stopping after args.patience evaluations without a better dev score.  `last.pt` holds
     everything needed to continue after the last evaluation, so a rerun resumes there."""
     columns, labels, logits = examples
-    alpha = 1.0 if args.no_distill else args.alpha
+    alpha, out, t0 = 1.0 if args.no_distill else args.alpha, Path(args.out), time.time()
     trained = ranks.wrap(model)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = (torch.optim.Adadelta(params, lr=args.lr, rho=0.95) if args.optimizer == "adadelta"
                  else torch.optim.Adam(params, lr=args.lr, fused=True))
-    state = {"epoch": 0, "batch": 0, "best": None, "bad_evals": 0, "curve": [], "step": 0}
-    if (out / "last.pt").exists():
-        saved = torch.load(out / "last.pt", weights_only=True)
-        model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        state = saved["state"]
-        torch.set_rng_state(saved["rng"])            # the same dropout masks as an unbroken run
-        print(f"resuming at epoch {state['epoch'] + 1}, batch {state['batch']}", file=sys.stderr)
+    state = checkpoints.load_training(out / "last.pt", made, model=model, optimizer=optimizer) \
+        or {"epoch": 0, "batch": 0, "best": None, "bad_evals": 0, "curve": [], "step": 0, "seconds": 0.0}
+    t0 -= state["seconds"]
     dev = {d: data.load_split(args.task, d, args.data_dir) for d in data.dev_splits(args.task)}
     vocab = data.Vocab.load(out / "vocab.txt")
     dev_columns = {d: data.words_of(s, args.task, vocab) for d, s in dev.items()}
@@ -327,11 +333,10 @@ def train_student(model, examples, args, out, ranks):
             bar.update(len(batches[k]))
             if (k + 1) % every == 0 or k + 1 == len(batches):
                 state["batch"] = k + 1
+                state["seconds"] = time.time() - t0
                 if ranks.main:
                     evaluate_student(model, dev_columns, dev, args, state, float(np.mean(losses)), out, len(labels))
-                    with files.atomic(out / "last.pt") as part:
-                        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                                    "state": state, "rng": torch.get_rng_state()}, part)
+                    checkpoints.save_training(out / "last.pt", made, state, model=model, optimizer=optimizer)
                 losses, state["bad_evals"] = [], ranks.from_main(state["bad_evals"])
                 if state["bad_evals"] >= args.patience:
                     print(f"\nno better dev score in {args.patience} evaluations: stopping", file=sys.stderr)
@@ -339,6 +344,7 @@ def train_student(model, examples, args, out, ranks):
         bar.close()
         if state["bad_evals"] < args.patience:
             state["epoch"], state["batch"] = state["epoch"] + 1, 0
+    state["seconds"] = time.time() - t0
     return state
 
 
@@ -365,6 +371,8 @@ def evaluate_student(model, dev_columns, dev, args, state, train_loss, out, n):
 def cmd_eval(args):
     t0 = files.start(args, torch.manual_seed)
     model, vocab, cfg = checkpoints.load_student(args.run, args.device)
+    if not (Path(args.run) / "metrics.json").exists():
+        print(f"warning: {args.run} has not finished training: evaluating its best student so far", file=sys.stderr)
     task_key, device = cfg["task"], torch.device(args.device)
     task = data.TASKS[task_key]
     report = {"run": args.run, **files.provenance(args)}
@@ -389,9 +397,8 @@ def cmd_eval(args):
     for split_name, file_name in task.submission if args.submit else ():
         split = data.load_split(task_key, split_name, cfg["data_dir"])
         predictions = predict_student(model, data.words_of(split, task_key, vocab), device).argmax(1)
-        with files.atomic(Path(args.submit) / file_name) as part:
-            part.write_text("index\tprediction\n" + "".join(
-                f"{i}\t{task.labels[p]}\n" for i, p in zip(split.index, predictions)))
+        files.write_tsv(Path(args.submit) / file_name, ["index", "prediction"],
+                        [[i, task.labels[p]] for i, p in zip(split.index, predictions)])
         print(f"GLUE test file ({len(split):,} rows) -> {Path(args.submit) / file_name}")
     report["seconds"] = time.time() - t0
     files.save_json(Path(args.run) / "eval.json", report)
@@ -400,14 +407,12 @@ def cmd_eval(args):
 def write_errors(path, split, predictions, teacher, task, limit):
     """The misclassified examples, with what the teacher said: where does the student fail the
     teacher, and where do both fail?"""
-    rows = [i for i in range(len(split)) if predictions[i] != split.label[i]][:limit]
-    with files.atomic(path) as part, open(part, "w", encoding="utf-8") as f:
-        f.write("gold\tteacher\tstudent\ttext_a" + ("\ttext_b" if split.text_b else "") + "\n")
-        for i in rows:
-            f.write("\t".join([task.labels[split.label[i]], task.labels[teacher[i]] if teacher is not None else "",
-                               task.labels[predictions[i]], split.text_a[i]]
-                              + ([split.text_b[i]] if split.text_b else [])) + "\n")
-    print(f"{len(rows)} misclassified examples -> {path}")
+    wrong = [i for i in range(len(split)) if predictions[i] != split.label[i]][:limit]
+    name = lambda y: task.labels[y] if y is not None else ""       # noqa: E731
+    files.write_tsv(path, ["gold", "teacher", "student", "text_a"] + ["text_b"] * bool(split.text_b),
+                    [[name(split.label[i]), name(None if teacher is None else teacher[i]), name(predictions[i]),
+                      split.text_a[i]] + ([split.text_b[i]] if split.text_b else []) for i in wrong])
+    print(f"{len(wrong)} misclassified examples -> {path}")
 
 
 def cmd_predict(args):
@@ -415,6 +420,8 @@ def cmd_predict(args):
     task = data.TASKS[cfg["task"]]
     lines = args.sentences or [line.rstrip("\n") for line in sys.stdin if line.strip()]
     fields = [line.split("\t") for line in lines]
+    if not lines or not all(f.strip() for line in fields for f in line):
+        sys.exit("predict: give non-empty sentences, as arguments or lines on stdin")
     if task.text_b and any(len(f) != 2 for f in fields):
         sys.exit(f"{task.name} classifies sentence pairs: give 'first<TAB>second' per line")
     split = data.Split([f[0] for f in fields], [f[1] for f in fields] if task.text_b else None, None,
@@ -427,13 +434,10 @@ def cmd_predict(args):
 
 # ----------------------------------------------------------------------------------------------
 
-COMMANDS = {"teacher": cmd_teacher, "logits": cmd_logits, "student": cmd_student, "eval": cmd_eval,
-            "predict": cmd_predict}
-
-
 def main(argv=None):
     args = flags.parse(argv)        # every flag, with the paper's settings as defaults: flags.py
-    COMMANDS[args.cmd](args)
+    {"teacher": cmd_teacher, "logits": cmd_logits, "student": cmd_student, "eval": cmd_eval,
+     "predict": cmd_predict}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -5,12 +5,15 @@ Nothing here is part of Tang et al.'s method; the chapters (data.py, models.py, 
 distill.py) call it so that they can stay about the method.  It imports nothing of ours.
 """
 import gzip
+import hashlib
 import io
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 import zipfile
@@ -92,35 +95,48 @@ GLUE_ZIPS = {"SST-2": "SST-2.zip", "RTE": "RTE.zip", "QQP": "QQP-clean.zip", "MN
 
 
 def fetch_glue(name, data_dir):
-    """Download GLUE's folder `name` (SST-2, MRPC, ...) into data_dir/glue/."""
+    """Download GLUE's folder `name` (SST-2, MRPC, ...) into data_dir/glue/.  Only the files
+    missing there are written: one the user has, edited or not, is kept (see add_missing)."""
     glue = Path(data_dir) / "glue"
     if name != "MRPC":
         url = GLUE_URL + GLUE_ZIPS[name]
         zip_path = download(url, glue / GLUE_ZIPS[name])
+        stem = Path(url).stem                      # QQP-clean.zip's folder goes into QQP/
         with zipfile.ZipFile(zip_path) as z:
-            z.extractall(glue)
-        extracted = glue / Path(url).stem          # QQP-clean.zip unpacks into QQP/
-        if not (glue / name).exists() and extracted.exists():
-            extracted.rename(glue / name)
+            for member in z.infolist():
+                inside = member.filename
+                if inside.startswith(stem + "/"):
+                    inside = name + inside[len(stem):]
+                if not member.is_dir():
+                    with z.open(member) as source:
+                        add_missing(glue / inside, source)
         zip_path.unlink()
         return
-    tmp = glue / "MRPC" / "raw"
-    raw = {k: download(url, tmp / Path(url).name).read_text(encoding="utf-8-sig").splitlines()
-           for k, url in MRPC_URLS.items()}
+    mrpc = glue / "MRPC"
+    mrpc.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=mrpc) as tmp:
+        raw = {k: download(url, Path(tmp) / Path(url).name).read_text(encoding="utf-8-sig").splitlines()
+               for k, url in MRPC_URLS.items()}
     dev_ids = {tuple(line.split("\t")[:2]) for line in raw["dev_ids"]}
-    header = "\t".join(("Quality", "#1 ID", "#2 ID", "#1 String", "#2 String")) + "\n"
+    header = ["Quality", "#1 ID", "#2 ID", "#1 String", "#2 String"]
     rows = [line.split("\t") for line in raw["train"][1:] if line.strip()]
-    for split, keep in (("train", False), ("dev", True)):
-        with open(glue / "MRPC" / f"{split}.tsv", "w", encoding="utf-8") as f:
-            f.write(header)
-            f.writelines("\t".join(r) + "\n" for r in rows if (tuple(r[1:3]) in dev_ids) == keep)
-    with open(glue / "MRPC" / "test.tsv", "w", encoding="utf-8") as f:
-        f.write("index" + header[len("Quality"):])
-        for i, line in enumerate(l for l in raw["test"][1:] if l.strip()):
-            f.write(f"{i}\t" + "\t".join(line.split("\t")[1:]) + "\n")
-    for p in tmp.iterdir():
-        p.unlink()
-    tmp.rmdir()
+    tests = [line.split("\t")[1:] for line in raw["test"][1:] if line.strip()]
+    tables = {"train.tsv": [header] + [r for r in rows if tuple(r[1:3]) not in dev_ids],
+              "dev.tsv": [header] + [r for r in rows if tuple(r[1:3]) in dev_ids],
+              "test.tsv": [["index"] + header[1:]] + [[str(i)] + r for i, r in enumerate(tests)]}
+    for file_name, table in tables.items():
+        text = "".join("\t".join(r) + "\n" for r in table)
+        add_missing(mrpc / file_name, io.BytesIO(text.encode("utf-8")))
+
+
+def add_missing(path, source):
+    """Copy the binary stream source to path, unless path exists: a download adds the files a
+    user lacks and never writes over one they have (an edited train.tsv stays as it is)."""
+    if path.exists():
+        print(f"{path} exists: kept, the download's copy is not written", file=sys.stderr)
+        return
+    with atomic(path) as part, open(part, "wb") as out:
+        shutil.copyfileobj(source, out)
 
 
 def glue_path(name, file_name, data_dir=None, download_missing=True):
@@ -137,16 +153,20 @@ def vectors_path(data_dir=None, name="glove.6B.50d.txt", download_missing=True):
     path = data_dir / "vectors" / name
 
     def fetch():
-        zip_path = download("https://nlp.stanford.edu/data/glove.6B.zip", data_dir / "vectors" / "glove.6B.zip")
-        with zipfile.ZipFile(zip_path) as z:
-            z.extract(name, data_dir / "vectors")
+        zip_path = data_dir / "vectors" / "glove.6B.zip"
+        if zip_path.exists():
+            print(f"{zip_path} exists: unpacking {name} from it instead of downloading", file=sys.stderr)
+        else:
+            download("https://nlp.stanford.edu/data/glove.6B.zip", zip_path)
+        with zipfile.ZipFile(zip_path) as z, z.open(name) as source:
+            add_missing(path, source)
     return fetch_or_explain(path, fetch if name.startswith("glove.6B.") and download_missing else None,
                             "word vectors")
 
 
-def open_text(path):
-    """A text handle on a GloVe/word2vec file: plain, .gz, or 'archive.zip' (its only .txt
-    member) or 'archive.zip:member.txt'.  Always streamed, never read whole."""
+def open_binary(path):
+    """A GloVe/word2vec file as bytes: plain, .gz, or 'archive.zip' (its only .txt member) or
+    'archive.zip:member.txt'.  Always streamed, never read whole."""
     path = str(path)
     if ".zip" in path:
         archive, _, member = path.partition(".zip")
@@ -157,10 +177,33 @@ def open_text(path):
             if len(txt) != 1:
                 raise ValueError(f"{archive}: name the member, e.g. {archive}:{txt[0] if txt else 'x.txt'}")
             member = txt[0]
-        return io.TextIOWrapper(z.open(member), encoding="utf-8", errors="replace")
-    if path.endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8", errors="replace")
-    return open(path, encoding="utf-8", errors="replace")
+        return z.open(member)
+    return gzip.open(path) if path.endswith(".gz") else open(path, "rb")
+
+
+def open_text(path):
+    """open_binary's file as strict UTF-8 text (text_lines names the line of a bad byte)."""
+    return io.TextIOWrapper(open_binary(path), encoding="utf-8")
+
+
+def text_lines(path):
+    """(line number, text) for each line of open_binary's file, each decoded as strict UTF-8, so
+    that a bad byte stops the reading with its line named instead of becoming a replacement
+    character, and a broken .gz or .zip names the file."""
+    lineno = 0
+    with open_binary(path) as handle:
+        try:
+            for lineno, raw in enumerate(handle, start=1):
+                try:
+                    yield lineno, raw.decode("utf-8")
+                except UnicodeDecodeError as error:
+                    gz = " (it starts with 1f 8b, gzip's mark: a compressed file? name it .gz)" \
+                        if raw.startswith(b"\x1f\x8b") else ""
+                    raise ValueError(f"{path}:{lineno}: not UTF-8 text: byte {raw[error.start]:#04x} "
+                                     f"at column {error.start + 1}{gz}") from None
+        except (EOFError, gzip.BadGzipFile, zipfile.BadZipFile) as error:
+            raise ValueError(f"{path}: cannot read past line {lineno}: {error} "
+                             f"(a download cut short? fetch it again)") from None
 
 
 # ----------------------------------------------------------------------------------------------
@@ -215,14 +258,15 @@ def start(args, seed=None):
 
 class Resumable:
     """An array filled batch by batch in a memory-mapped `<out>.part.npy`, with a progress file
-    beside it (batches done, seconds spent), so that an interrupted run continues after the last
-    finished batch; `finish` renames it to out.  A part of another shape starts afresh."""
+    beside it (batches done, seconds spent) and the manifest of what it is made from, so that an
+    interrupted run continues after the last finished batch; `finish` renames it to out.  A
+    part of another shape or manifest starts afresh."""
 
-    def __init__(self, out, shape):
+    def __init__(self, out, shape, made=None):
         self.out, self.part = Path(out), Path(str(out) + PART + ".npy")
-        self.progress = Path(str(out) + ".done_batches")
+        self.progress, self.recipe = Path(str(out) + ".done_batches"), Path(str(out) + ".manifest.json")
         self.done, self.spent = 0, 0.0
-        if self.part.exists() and self.progress.exists():
+        if self.part.exists() and self.progress.exists() and matches(self.recipe, made, self.part):
             self.array = np.load(self.part, mmap_mode="r+")
             if self.array.shape == tuple(shape):
                 done, spent = (self.progress.read_text().split() + ["0", "0"])[:2]  # empty if killed mid-write
@@ -232,6 +276,7 @@ class Resumable:
         self.part.parent.mkdir(parents=True, exist_ok=True)
         self.array = np.lib.format.open_memmap(self.part, mode="w+", dtype=np.float32, shape=tuple(shape))
         self.progress.write_text("0 0")
+        save_json(self.recipe, {"manifest": made})
 
     def save(self, batches_done, seconds):
         self.array.flush()                                  # rows on disk before we say so
@@ -240,6 +285,7 @@ class Resumable:
     def finish(self):
         self.part.replace(self.out)
         self.progress.unlink()
+        self.recipe.unlink()
 
 
 class Progress:
@@ -269,3 +315,115 @@ class Progress:
         if self.tty and self.show:
             print(file=sys.stderr)
         return time.time() - self.t0
+
+
+# ----------------------------------------------------------------------------------------------
+# Manifests: what an output was made from.  Each step writes, beside its output, the settings
+# that shape it and a fingerprint of every input file.  A finished output counts as done, and a
+# half-done one is resumed, only when both match the present command; otherwise the step says
+# what changed and makes the output afresh, so nothing stale or mixed passes downstream.
+
+def fingerprint(path):
+    """Size and SHA-256 of a file (a folder: of the files in it, by name)."""
+    path = Path(path)
+    if path.is_dir():
+        return {p.name: fingerprint(p) for p in sorted(path.iterdir()) if p.is_file()}
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 22):
+            digest.update(chunk)
+    return {"bytes": path.stat().st_size, "sha256": digest.hexdigest()}
+
+
+def manifest(args, inputs, ignore=()):
+    """The settings of args (every flag but paths, which the inputs' fingerprints cover, and the
+    names in ignore) and the fingerprints of the input files (name -> path; a name, URL or None
+    that is no local file stands for itself)."""
+    paths = {"out", "device", "data_dir", "cmd", "func"} | set(ignore) | set(inputs)
+    return {"settings": {k: v for k, v in vars(args).items() if k not in paths},
+            "inputs": {name: fingerprint(p) if p and Path(p).exists() else p for name, p in inputs.items()}}
+
+
+def changes(old, new):
+    """What differs between two manifests, in words (empty when they match)."""
+    if old is None:
+        return ["no manifest"]
+    said = [f"{k}: {old['settings'].get(k)!r} -> {v!r}" for k, v in new["settings"].items()
+            if old["settings"].get(k) != v]
+    said += [f"{k} changed" for k, v in new["inputs"].items() if old["inputs"].get(k) != v]
+    return said
+
+
+def matches(path, made, what):
+    """True when the manifest stored at path (a JSON file, under "manifest") is `made`; else
+    False, saying on stderr what changed (nothing when path does not exist)."""
+    if not Path(path).exists():
+        return False
+    diff = changes(read_json(path).get("manifest"), made)
+    if diff:
+        print(f"{what} was made from other settings or inputs ({'; '.join(diff)}): starting it afresh",
+              file=sys.stderr)
+    return not diff
+
+
+def writable(folder, stale=None):
+    """Fail now, not after an hour of training, when an output folder cannot be written; remove
+    `stale`, the finished-step marker of an output being made afresh."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / (".write-test" + PART)
+        probe.write_text("")
+        probe.unlink()
+        if stale is not None:
+            Path(stale).unlink(missing_ok=True)
+    except OSError as error:
+        raise SystemExit(f"cannot write into {folder}: {error}") from None
+
+
+def write_tsv(path, header, rows):
+    """A TSV file written whole or not at all."""
+    with atomic(path) as part, open(part, "w", encoding="utf-8") as f:
+        f.writelines("\t".join(map(str, row)) + "\n" for row in [header, *rows])
+
+
+def rows_for(path, split):
+    """The array in `path` (the teacher's logits), one row per example of `split`: where two
+    files meet, their row counts must agree."""
+    array = np.load(path)
+    if len(array) != len(split):
+        raise SystemExit(f"{path} holds {len(array):,} rows but {split.path} has {len(split):,} examples: "
+                         f"make {Path(path).name} again from that file")
+    return array
+
+
+def nltk_data(data_dir, names):
+    """Put $NLTK_DATA and <DATA_DIR>/nltk_data on nltk's search path; stop at once, saying where
+    we looked and how to get them, when one of the named resources is missing."""
+    import nltk
+    folders = [f for f in os.environ.get("NLTK_DATA", "").split(os.pathsep) if f]
+    folders.append(str(find_data_dir(data_dir) / "nltk_data"))
+    nltk.data.path[:0] = [f for f in folders if f not in nltk.data.path]
+    missing = []
+    for name in names:
+        try:
+            nltk.data.find(name)
+        except LookupError:
+            missing.append(name)
+    if missing:
+        raise MissingDataError(
+            f"missing nltk tagger data {missing}: searched {nltk.data.path}.\n"
+            f"Point NLTK_DATA at a folder holding taggers/averaged_perceptron_tagger_eng/ and "
+            f"taggers/universal_tagset/ (our offline copy: <DATA_DIR>/nltk_data), or fetch them "
+            f"once with: python -m nltk.downloader averaged_perceptron_tagger_eng universal_tagset")
+
+
+def cached_json(path, key, make):
+    """make()'s result (JSON-able), kept in path with key: made again when the key differs."""
+    if Path(path).exists():
+        saved = read_json(path)
+        if saved.get("key") == key:
+            return saved["value"]
+    value = make()
+    save_json(path, {"key": key, "value": value})
+    return value

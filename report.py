@@ -2,6 +2,7 @@
 
     python report.py results --task sst2      # runs/sst2/* -> results/sst2.json, README table
     python report.py sweep --task sst2        # students for alpha in {0, 0.2, ..., 1}; plots
+    python report.py guide                    # the README's reading guide
 
 Every number in README.md and results/ is read from the JSON each step wrote beside its output
 (nothing is typed by hand).  matplotlib is optional: without it the sweep keeps its numbers.
@@ -155,6 +156,37 @@ def update_readme(block, text, readme=Path(__file__).parent / "README.md"):
     readme.write_text(head + begin + "\n" + text + "\n" + end + rest.split(end, 1)[1])
 
 
+# ----------------------------------------------------------------------------------------------
+# The README's reading guide: what each top-level file teaches or holds, with its line count.
+
+GUIDE = [
+    ("data.py", "chapter 1", "GLUE files, words for the student (vocabulary, vectors, batches of ids), WordPiece for the teacher"),
+    ("models.py", "chapter 2", "section 3.1: the BiLSTM and siamese students; then BERT, the teacher"),
+    ("augment.py", "chapter 3", "section 3.3: masking, POS-guided replacement, n-gram sampling"),
+    ("distill.py", "chapter 4", "fine-tuning the teacher, its logits, Eq. 1, the student loop, evaluation"),
+    ("files.py", "skip", "where the data lives, downloads, atomic writes, resumable arrays, provenance, progress"),
+    ("checkpoints.py", "skip", "teacher checkpoints (Hugging Face names, safetensors, torch.hub), the student's folder"),
+    ("parallel.py", "skip", "the torchrun hook: logits shards, DistributedDataParallel"),
+    ("flags.py", "skip", "distill.py's command line, with the paper's defaults"),
+    ("report.py", "skip", "results tables, README blocks, the alpha sweep and its plots"),
+    ("bench.py", "skip", "the paper's Table 2 on this machine"),
+    ("classroom.py", "skip", "the classroom kit (EXERCISES.md)"),
+]
+
+
+def guide_table(root=Path(__file__).parent):
+    lines = ["| file | read it? | lines | what it holds |", "|---|---|---|---|"]
+    for name, role, what in GUIDE:
+        n = len((Path(root) / name).read_text().splitlines())
+        lines.append(f"| `{name}` | {role} | {n} | {what} |")
+    chapters = sum(len((Path(root) / name).read_text().splitlines()) for name, role, _ in GUIDE if role != "skip")
+    return "\n".join(lines) + f"\n\nThe four chapters: {chapters:,} lines."
+
+
+def cmd_guide(args):
+    update_readme("guide", guide_table())
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -163,6 +195,7 @@ def main(argv=None):
     c.add_argument("--runs", default="runs")
     c.add_argument("--out", default="results")
     c.set_defaults(func=cmd_report)
+    sub.add_parser("guide", help="the README's reading guide").set_defaults(func=cmd_guide)
     c = flags.common_flags(sub.add_parser("sweep", help="students for several alphas; plots of dev score "
                                           "against alpha and the curves"))
     flags.student_flags(c)

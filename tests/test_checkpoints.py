@@ -1,5 +1,5 @@
-"""Tests of checkpoints.py: Hugging Face names, shapes and missing tensors named, the
-safetensors reader."""
+"""Tests of checkpoints.py: Hugging Face names, shapes, missing and unused tensors named, the
+safetensors reader and its broken files."""
 import json
 import struct
 
@@ -10,25 +10,42 @@ import checkpoints
 import models
 
 
+CFG = {"vocab_size": 50, "hidden_size": 8, "num_hidden_layers": 1, "num_attention_heads": 2,
+       "intermediate_size": 16, "max_position_embeddings": 20, "type_vocab_size": 2}
+
+
 def test_wrong_shape_and_missing_tensor_are_named():
-    cfg = {"vocab_size": 50, "hidden_size": 8, "num_hidden_layers": 1, "num_attention_heads": 2,
-           "intermediate_size": 16, "max_position_embeddings": 20, "type_vocab_size": 2}
     state = {("bert." + k if not k.startswith("classifier") else k): v
-             for k, v in models.Bert(cfg).state_dict().items()}
+             for k, v in models.Bert(CFG).state_dict().items()}
     state = {k.replace("embed.norm.weight", "embeddings.LayerNorm.gamma"): v for k, v in state.items()}
-    checkpoints.load_state(models.Bert(cfg), state)                       # HF-style names load
+    checkpoints.load_state(models.Bert(CFG), state)                       # HF-style names load
     bad = dict(state, **{"bert.layers.0.q.weight": torch.zeros(8, 9)})
     with pytest.raises(ValueError, match=r"tensor 'layers.0.q.weight': checkpoint shape \(8, 9\), model shape \(8, 8\)"):
-        checkpoints.load_state(models.Bert(cfg), bad)
+        checkpoints.load_state(models.Bert(CFG), bad)
     del state["bert.pooler.weight"]
     with pytest.raises(KeyError, match=r"no tensor 'pooler.weight'.*\(8, 8\)"):
-        checkpoints.load_state(models.Bert(cfg), state)
+        checkpoints.load_state(models.Bert(CFG), state)
 
 
-def test_safetensors_reader(tmp_path):
-    """A file written by hand in the format's layout reads back exactly."""
-    tensors = {"a": torch.arange(6, dtype=torch.float32).reshape(2, 3), "b": torch.tensor([1, -2], dtype=torch.int64),
-               "c": torch.tensor([0.5, 1.5], dtype=torch.bfloat16)}
+def test_checkpoint_with_more_layers_than_the_config_is_an_error():
+    state = models.Bert(dict(CFG, num_hidden_layers=2)).state_dict()
+    with pytest.raises(ValueError, match=r"checkpoint tensor 'layers.1.q.weight' \(16 such\) has no place.*fewer layers"):
+        checkpoints.load_state(models.Bert(CFG), state)
+    # what Hugging Face checkpoints hold beside the encoder: pre-training heads, index buffers
+    state = dict(models.Bert(CFG).state_dict(), **{"bert.embeddings.position_ids": torch.arange(20)[None],
+                                                   "cls.predictions.bias": torch.zeros(50)})
+    checkpoints.load_state(models.Bert(CFG), state)
+
+
+def test_heads_that_do_not_divide_the_hidden_size_are_named(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps(dict(CFG, num_attention_heads=3)))
+    torch.save(models.Bert(CFG).state_dict(), tmp_path / "teacher.pt")
+    with pytest.raises(ValueError, match=r"config.json: hidden_size 8 is not a multiple of num_attention_heads 3"):
+        checkpoints.load_teacher(str(tmp_path), 2)
+
+
+def write_safetensors(path, tensors):
+    """A file written by hand in the format's layout."""
     header, blobs, offset = {"__metadata__": {"format": "pt"}}, [], 0
     for name, t in tensors.items():
         raw = t.view(torch.uint8).numpy().tobytes() if t.dtype == torch.bfloat16 else t.numpy().tobytes()
@@ -37,8 +54,28 @@ def test_safetensors_reader(tmp_path):
         blobs.append(raw)
         offset += len(raw)
     head = json.dumps(header).encode()
-    (tmp_path / "m.safetensors").write_bytes(struct.pack("<Q", len(head)) + head + b"".join(blobs))
-    read = checkpoints.read_safetensors(tmp_path / "m.safetensors")
+    path.write_bytes(struct.pack("<Q", len(head)) + head + b"".join(blobs))
+    return path
+
+
+def test_safetensors_reader(tmp_path):
+    tensors = {"a": torch.arange(6, dtype=torch.float32).reshape(2, 3), "b": torch.tensor([1, -2], dtype=torch.int64),
+               "c": torch.tensor([0.5, 1.5], dtype=torch.bfloat16)}
+    read = checkpoints.read_safetensors(write_safetensors(tmp_path / "m.safetensors", tensors))
     assert set(read) == set(tensors)
     for name, t in tensors.items():
         assert read[name].dtype == t.dtype and torch.equal(read[name], t)
+
+
+def test_truncated_safetensors_names_file_and_tensor(tmp_path):
+    path = write_safetensors(tmp_path / "m.safetensors", {"a": torch.zeros(3), "b": torch.ones(4)})
+    path.write_bytes(path.read_bytes()[:-3])                        # a download cut short
+    with pytest.raises(ValueError, match=r"m.safetensors: tensor 'b' needs bytes 12:28 of the data, the file holds 25"):
+        checkpoints.read_safetensors(path)
+
+
+def test_html_page_saved_as_safetensors_is_named(tmp_path):
+    path = tmp_path / "model.safetensors"
+    path.write_bytes(b"<!DOCTYPE html><html><body>Sign in to continue</body></html>\n")
+    with pytest.raises(ValueError, match=r"model.safetensors: not a safetensors file.*an HTML page"):
+        checkpoints.read_safetensors(path)

@@ -119,6 +119,29 @@ def test_skip_malformed_reports_every_line(tmp_path, capsys):
     assert "skipped 2 malformed rows (lines 3, 5)" in capsys.readouterr().err
 
 
+def test_format_error_names_the_flag_that_lists_every_bad_row(tmp_path):
+    """Only `python data.py` has --skip-malformed: the message says so for every caller."""
+    path = write(tmp_path / "bad.tsv", [["sentence", "label"], ["no label"]])
+    with pytest.raises(data.GlueFormatError, match=r"bad.tsv:2: .*`python data.py --task sst2 --skip-malformed` lists"):
+        data.read_tsv(path, "sst2")
+
+
+def test_tsv_that_is_not_utf8_names_the_line(tmp_path):
+    path = tmp_path / "latin1.tsv"
+    path.write_bytes(b"\xef\xbb\xbfsentence\tlabel\ngood\t1\ncaf\xe9 film\t0\n")     # BOM, then Latin-1
+    with pytest.raises(data.GlueFormatError, match=r"latin1.tsv:3: not UTF-8 text \(byte 0xe9\)"):
+        data.read_tsv(path, "sst2")
+
+
+def test_header_only_file_is_an_error(tmp_path):
+    path = write(tmp_path / "empty.tsv", [["sentence", "label"]])
+    with pytest.raises(data.GlueFormatError, match=r"empty.tsv: no rows after the header"):
+        data.read_tsv(path, "sst2")
+    write(path, [["sentence", "label"], ["awful", "maybe"]])
+    with pytest.raises(data.GlueFormatError, match=r"empty.tsv: no rows after the header but malformed ones"):
+        data.read_tsv(path, "sst2", skip_malformed=True)
+
+
 def test_wrong_header_and_missing_file(tmp_path):
     path = write(tmp_path / "x.tsv", [["text", "label"], ["a", "1"]])
     with pytest.raises(data.GlueFormatError, match=r"x.tsv:1: header lacks column\(s\) \['sentence'\]"):
@@ -151,7 +174,7 @@ def test_vocab_roundtrip(tmp_path):
 
 @pytest.mark.parametrize("kind", ["txt", "gz", "zip", "word2vec"])
 def test_load_vectors_formats(tmp_path, kind):
-    lines = ["good 0.5 1.0 -1.5", "film 2 3 4", "unused 9 9 9"]
+    lines = ["good 0.5 1.0 -1.5", "film 2 3 4", "unused 9 9 9", ". . . 1 2 3"]   # a word with spaces
     if kind == "word2vec":
         lines = ["3 3"] + lines
     text = "\n".join(lines) + "\n"
@@ -174,6 +197,26 @@ def test_load_vectors_formats(tmp_path, kind):
     rare = matrix[vocab.stoi["rare"]]
     assert np.all(np.abs(rare) <= 0.25) and np.any(rare != 0)                       # small random
     assert "2/3 vocabulary words, 75.00% of tokens covered" in data.coverage_report(vocab, found)
+
+
+FIRST = r"\(as line 1, the first, has\)"
+
+
+@pytest.mark.parametrize("lines, error", [
+    (["good 0.5 1.0 -1.5", "film 0.1 0.2"], r"v.txt:2: expected a word and 3 numbers " + FIRST + ", got 3 fields"),
+    (["good 0.5 1.0", "film 2 3 4", "rare 5 6 7"], r"v.txt:2: expected a word and 2 numbers " + FIRST + ", got 4"),
+    (["2 3", "good 0.5 1.0"], r"v.txt:2: expected a word and 3 numbers \(as the word2vec header on line 1 says\)"),
+    (["good 0.5 1.0 -1.5", "film 2 0.1.2 4"], r"v.txt:2: a number of 'film' does not parse: .*'0.1.2'"),
+    (["good 0.5 1.0 -1.5", "film 2 abc 4"], r"v.txt:2: a number of 'film' does not parse: .*'abc'"),
+])
+def test_bad_vector_lines_are_named(tmp_path, lines, error):
+    """A short line, a first line of another width and a field that is no number each stop the
+    reading at their line, rather than giving a word a random vector or the wrong width."""
+    path = tmp_path / "v.txt"
+    path.write_text("\n".join(lines) + "\n")
+    vocab = data.Vocab.build([["good", "film", "rare"]])
+    with pytest.raises(ValueError, match=error):
+        data.load_vectors(path, vocab, verbose=False)
 
 
 def test_glove_coverage_of_sst2(shared_data):

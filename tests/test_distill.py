@@ -155,3 +155,131 @@ def test_eval_errors_submission_and_predict(toy, capsys):
     distill.main(["predict", "--run", str(toy / "s"), "a great film", "the awful plot"])
     out = capsys.readouterr().out.splitlines()
     assert [l.split("\t")[0] for l in out] == ["1", "0"]
+
+
+# --- outputs know what made them: kills, reruns with other settings, stale files ----------------
+
+def interrupted(monkeypatch, after):
+    """Progress.update raises KeyboardInterrupt at its `after`-th call, as a Ctrl-C would."""
+    calls, real = {"n": 0}, files.Progress.update
+
+    def update(self, k=1):
+        calls["n"] += 1
+        if calls["n"] == after:
+            raise KeyboardInterrupt
+        real(self, k)
+    monkeypatch.setattr(files.Progress, "update", update)
+    return lambda: monkeypatch.setattr(files.Progress, "update", real)
+
+
+def test_resumed_logits_with_another_batch_size_or_teacher_start_afresh(toy, monkeypatch, capsys):
+    args = ["logits", "--task", "sst2", "--data-dir", str(toy), "--no-bf16"]
+    teacher = ["--teacher-dir", str(toy / "teacher")]
+    distill.main(args + teacher + ["--batch-size", "16", "--out", str(toy / "whole16.npy")])
+    restore = interrupted(monkeypatch, 23)
+    with pytest.raises(KeyboardInterrupt):
+        distill.main(args + teacher + ["--batch-size", "4", "--out", str(toy / "l.npy")])
+    restore()
+    capsys.readouterr()
+    distill.main(args + teacher + ["--batch-size", "16", "--out", str(toy / "l.npy")])
+    assert "batch_size: 4 -> 16" in capsys.readouterr().err
+    result = np.load(toy / "l.npy")
+    assert (np.abs(result).sum(1) > 0).all() and np.array_equal(result, np.load(toy / "whole16.npy"))
+    # another teacher: the finished file is made again, not reused
+    other = toy / "other_teacher"
+    other.mkdir()
+    for name in ("vocab.txt", "config.json"):
+        (other / name).write_text((toy / "teacher" / name).read_text())
+    torch.manual_seed(1)
+    torch.save(models.Bert(json.loads((toy / "teacher" / "config.json").read_text())).state_dict(), other / "teacher.pt")
+    distill.main(args + ["--teacher-dir", str(other), "--batch-size", "16", "--out", str(toy / "l.npy")])
+    assert "teacher_dir changed" in capsys.readouterr().err
+    assert not np.array_equal(np.load(toy / "l.npy"), result)
+
+
+def test_changed_input_remakes_logits_and_mismatched_rows_are_named(toy, capsys):
+    aug = toy / "aug.tsv"
+    aug.write_text("sentence\tlabel\tsource_row\nthe good\t1\t0\nawful plot\t0\t1\n")
+    args = ["logits", "--task", "sst2", "--data-dir", str(toy), "--teacher-dir", str(toy / "teacher"),
+            "--input", str(aug), "--no-bf16", "--out", str(toy / "aug.npy")]
+    distill.main(args)
+    distill.main(args)
+    assert "nothing to do" in capsys.readouterr().out
+    aug.write_text("sentence\tlabel\tsource_row\nthe good\t1\t0\nawful plot\t0\t1\nnice\t1\t2\n")
+    distill.main(args)                                   # the input changed: made again, 3 rows
+    assert np.load(toy / "aug.npy").shape == (3, 2)
+    np.save(toy / "train.npy", toy_teacher_logits(toy, "train")[:-1])     # one row short
+    with pytest.raises(SystemExit, match=r"train.npy holds 399 rows but .*train.tsv has 400 examples"):
+        distill.main(["student", "--task", "sst2", "--data-dir", str(toy), "--train-logits", str(toy / "train.npy"),
+                      "--augmented", str(aug), "--augmented-logits", str(toy / "aug.npy"), "--out", str(toy / "s")])
+
+
+def test_crafted_last_pt_runs_nothing_and_changed_lr_starts_afresh(toy, monkeypatch, capsys):
+    np.save(toy / "train.npy", toy_teacher_logits(toy, "train"))
+    common = ["student", "--task", "sst2", "--data-dir", str(toy), "--train-logits", str(toy / "train.npy"),
+              "--augmented", "", "--optimizer", "adam", "--hidden", "8", "--fc", "8", "--batch-size", "16",
+              "--epochs", "2", "--evals-per-epoch", "3"]
+    distill.main(common + ["--lr", "0.01", "--out", str(toy / "whole")])
+    restore = interrupted(monkeypatch, 12)             # after the first evaluation
+    with pytest.raises(KeyboardInterrupt):
+        distill.main(common + ["--lr", "0.001", "--out", str(toy / "s")])
+    restore()
+    capsys.readouterr()
+    distill.main(common + ["--lr", "0.01", "--out", str(toy / "s")])
+    assert "lr: 0.001 -> 0.01" in capsys.readouterr().err
+    whole, resumed = (torch.load(toy / r / "student.pt", weights_only=True) for r in ("whole", "s"))
+    assert all(torch.equal(whole[k], resumed[k]) for k in whole)
+
+    class Payload:                       # what a crafted pickle does when it is loaded
+        def __reduce__(self):
+            return (os.system, (f"touch {toy / 'pwned'}",))
+    torch.save({"model": Payload()}, toy / "s" / "last.pt")
+    (toy / "s" / "metrics.json").unlink()
+    with pytest.raises(SystemExit, match="last.pt is no checkpoint of ours: refused to unpickle"):
+        distill.main(common + ["--lr", "0.01", "--out", str(toy / "s")])
+    assert not (toy / "pwned").exists()
+
+
+def test_teacher_killed_and_rerun_is_the_same_teacher(toy, monkeypatch, capsys):
+    common = ["teacher", "--task", "sst2", "--data-dir", str(toy), "--teacher", str(toy / "teacher"),
+              "--epochs", "2", "--lr", "5e-3", "--batch-size", "16", "--evals-per-epoch", "2", "--no-bf16",
+              "--limit", "200"]
+    distill.main(common + ["--out", str(toy / "whole")])
+    restore = interrupted(monkeypatch, 42)               # in the second epoch, after 3 evaluations
+    with pytest.raises(KeyboardInterrupt):
+        distill.main(common + ["--out", str(toy / "t")])
+    restore()
+    assert (toy / "t" / "last.pt").exists() and not (toy / "t" / "metrics.json").exists()
+    distill.main(common + ["--out", str(toy / "t")])
+    whole, resumed = (torch.load(toy / r / "teacher.pt", weights_only=True) for r in ("whole", "t"))
+    assert all(torch.equal(whole[k], resumed[k]) for k in whole)
+    histories = [json.loads((toy / r / "metrics.json").read_text())["history"] for r in ("whole", "t")]
+    assert len(histories[0]) == 4 and histories[0] == histories[1]
+    capsys.readouterr()
+    restore = interrupted(monkeypatch, 42)
+    with pytest.raises(KeyboardInterrupt):
+        distill.main(common + ["--out", str(toy / "u")])
+    restore()
+    distill.main(common[:-1] + ["150", "--out", str(toy / "u")])     # another --limit: not merged
+    assert "limit: 200 -> 150" in capsys.readouterr().err
+    assert json.loads((toy / "u" / "metrics.json").read_text())["config"]["limit"] == 150
+
+
+def test_unwritable_out_fails_before_training_and_eval_finds_its_own_teacher(toy, capsys):
+    (toy / "a_file").write_text("")
+    with pytest.raises(SystemExit, match="cannot write into"):
+        distill.main(["teacher", "--task", "sst2", "--data-dir", str(toy), "--teacher", str(toy / "teacher"),
+                      "--out", str(toy / "a_file" / "t")])
+    np.save(toy / "train.npy", toy_teacher_logits(toy, "train"))
+    run = toy / "runs" / "sst2"
+    distill.main(["student", "--task", "sst2", "--data-dir", str(toy), "--train-logits", str(toy / "train.npy"),
+                  "--augmented", "", "--hidden", "8", "--fc", "8", "--epochs", "1", "--out", str(run / "student")])
+    distill.main(["eval", "--run", str(run / "student")])          # no teacher beside it: none
+    assert "teacher_dev" not in json.loads((run / "student" / "eval.json").read_text())
+    (run / "teacher").mkdir()
+    for name in ("vocab.txt", "config.json", "teacher.pt"):
+        (run / "teacher" / name).write_bytes((toy / "teacher" / name).read_bytes())
+    distill.main(["eval", "--run", str(run / "student")])          # the teacher beside the run
+    assert "teacher_dev" in json.loads((run / "student" / "eval.json").read_text())
+    with pytest.raises(SystemExit, match="non-empty sentences"):
+        distill.main(["predict", "--run", str(run / "student"), ""])

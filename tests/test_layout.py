@@ -53,3 +53,9 @@ def test_imports_flow_one_way():
                 yield from reaches(f, seen + (f,))
     for chapter in CHAPTERS:
         assert chapter not in set(reaches(chapter)), f"{chapter} imports a module that imports it back"
+
+
+def test_readme_reading_guide_is_the_files():
+    import report
+    assert report.guide_table(ROOT) in (ROOT / "README.md").read_text(), "run: python report.py guide"
+    assert {name for name, _, _ in report.GUIDE} == set(CHAPTERS + SUPPORT)
