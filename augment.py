@@ -87,6 +87,7 @@ def build_lexicon(columns, tags):
 
 def augment_sentence(words, tags, rng, lexicon, p_mask=0.1, p_pos=0.1, p_ng=0.25, p_swap=0.0,
                      ng_max=NG_MAX):
+    """A new word list: each word masked (p_mask) or replaced within its tag (p_pos); then maybe an n-gram (p_ng)."""
     # BEGIN EXERCISE 5: mask, replace (or swap) words, then maybe keep only an n-gram
     x = rng.random(len(words))
     out = list(words)
@@ -223,7 +224,7 @@ def main(argv=None):
         if out.exists() and files.matches(out.with_name(out.stem + ".json"), made, out) and not args.force:
             return print(f"{out} is made from these settings and inputs: nothing to do")
         write_augmented(args, made)
-    except data.MissingDataError as error:
+    except (data.MissingDataError, data.GlueFormatError) as error:
         sys.exit(f"augment.py: {error}")
 
 

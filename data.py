@@ -390,6 +390,7 @@ class WordPiece:
         return words
 
     def word_pieces(self, word):
+        """Longest-match pieces, "##" on continuations; ["[UNK]"] when a part fits none or the word is too long."""
         # BEGIN EXERCISE 1: split a word into WordPiece pieces, longest first ('##' continues a word)
         if len(word) > self.max_word_chars:
             return ["[UNK]"]
@@ -519,5 +520,5 @@ def main(argv=None):
 if __name__ == "__main__":
     try:
         main()
-    except MissingDataError as error:          # a clear message, not a traceback
+    except (MissingDataError, GlueFormatError) as error:     # a clear message, not a traceback
         sys.exit(f"error: {error}")

@@ -230,16 +230,18 @@ def distill_loss(student_logits, teacher_logits, labels, alpha=0.0, kind="mse", 
 
 
 def transfer_set(columns, labels, logits, aug_columns=None, aug_logits=None):
-    """Section 3.3 feeding Eq. 1: the original train rows with their gold labels and the
-    teacher's logits, then (when given) the augmented rows, which have no gold label: their
-    label is the teacher's argmax.  Returns (columns, labels, logits); logits None for the
-    baseline, which learns from the labels alone."""
+    """Section 3.3 feeding Eq. 1: the original rows (one data.Words per text column) with their
+    gold labels and the teacher's logits, then, when given, the augmented rows appended with the
+    teacher's argmax as label.  Returns (columns, labels, logits); logits None for the baseline.
+    A ValueError naming both counts when aug_logits has not one row per augmented row."""
+    # BEGIN EXERCISE 8: originals with gold labels, then augmented rows labelled by the teacher's argmax
     if aug_columns is None:
         return columns, np.asarray(labels), logits
     if len(aug_logits) != len(aug_columns[0].lengths):
         raise ValueError(f"{len(aug_columns[0].lengths)} augmented rows but {len(aug_logits)} teacher logits")
     return ([a + b for a, b in zip(columns, aug_columns)], np.concatenate([labels, aug_logits.argmax(1)]),
             np.concatenate([logits, aug_logits]))
+    # END EXERCISE 8
 
 
 def student_inputs(columns, rows, device):
@@ -443,5 +445,5 @@ def main(argv=None):
 if __name__ == "__main__":
     try:
         main()
-    except data.MissingDataError as error:          # a clear message, not a traceback
+    except (data.MissingDataError, data.GlueFormatError) as error:     # a clear message, not a traceback
         sys.exit(f"error: {error}")

@@ -169,6 +169,7 @@ GUIDE = [
     ("parallel.py", "skip", "the torchrun hook: logits shards, DistributedDataParallel"),
     ("flags.py", "skip", "distill.py's command line, with the paper's defaults"),
     ("report.py", "skip", "results tables, README blocks, the alpha sweep and its plots"),
+    ("estimate.py", "skip", "how long each step of make will take here, from a few seconds of calibration"),
     ("bench.py", "skip", "the paper's Table 2 on this machine"),
     ("classroom.py", "skip", "the classroom kit (EXERCISES.md)"),
 ]
@@ -213,5 +214,5 @@ def main(argv=None):
 if __name__ == "__main__":
     try:
         main()
-    except data.MissingDataError as error:
+    except (data.MissingDataError, data.GlueFormatError) as error:
         sys.exit(f"error: {error}")

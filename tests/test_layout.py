@@ -7,7 +7,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = ["data.py", "models.py", "augment.py", "distill.py"]
-SUPPORT = ["files.py", "checkpoints.py", "parallel.py", "flags.py", "report.py", "bench.py", "classroom.py"]
+SUPPORT = ["files.py", "checkpoints.py", "parallel.py", "flags.py", "report.py", "estimate.py", "bench.py",
+           "classroom.py"]
 
 
 def ours(path):
@@ -44,7 +45,7 @@ def test_imports_flow_one_way():
     assert graph["augment.py"] & set(CHAPTERS) <= {"data.py", "models.py"}
     assert graph["distill.py"] & set(CHAPTERS) <= {"data.py", "models.py"}
     for chapter in CHAPTERS:
-        assert not graph[chapter] & {"report.py", "bench.py", "classroom.py"}, chapter
+        assert not graph[chapter] & {"report.py", "estimate.py", "bench.py", "classroom.py"}, chapter
 
     def reaches(start, seen=()):
         for f in graph[start]:
