@@ -168,10 +168,16 @@ clean:
 # exercise and exits 0 only when every test passed.
 ASSIGNMENT ?= assignment
 
+# `make grade` grades this folder; `make grade SUBMISSIONS=handins` grades every student's folder
+# in handins/ into grades.csv and feedback/ (EXERCISES.md).  ONLY="1 2 6": only those exercises.
+SUBMISSIONS ?=
+GRADES      ?= grades.csv
+ONLY        ?=
+
 assignment: | $(if $(USE_VENV),$(VENV)/bin/pip)
-	$(PY) classroom.py handout --out $(ASSIGNMENT) $(if $(FORCE),--force,)
+	$(PY) classroom.py handout --out $(ASSIGNMENT) $(if $(FORCE),--force,) $(if $(ONLY),--only $(ONLY),) $(if $(WITH_RESULTS),--with-results,)
 
 # Grading installs nothing: it runs the tests with what `make test` installed.
 grade:
 	@$(PY) -c "" 2>/dev/null || { echo "make grade: no $(PY) yet; make test installs what the tests need" >&2; exit 1; }
-	$(PY) classroom.py grade
+	$(PY) classroom.py grade $(if $(SUBMISSIONS),--submissions $(SUBMISSIONS) --out $(GRADES) $(if $(ONLY),--only $(ONLY),),)

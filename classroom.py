@@ -1,9 +1,9 @@
-"""classroom.py -- the classroom kit: this project as graded exercises.
+"""classroom.py -- the classroom kit: this project as graded exercises (EXERCISES.md).
 
-Seven pieces of the method are marked in the code, each with one pair of plain comments:
+Eight pieces of the method are marked in the code, each with one pair of plain comments:
 
     def distill_loss(student_logits, teacher_logits, labels, ...):
-        \"\"\"Eq. 1. ...\"\"\"                       <- the docstring stays in the handout
+        \"\"\"Eq. 1. ...\"\"\"                       <- the docstring, the contract, stays in the handout
         # BEGIN EXERCISE 6: Eq. 1 (or, ...)     <- the line after the colon is the task
         if kind == "mse":                       <- the solution: replaced in the handout
             ...
@@ -11,92 +11,170 @@ Seven pieces of the method are marked in the code, each with one pair of plain c
 
 (the convention of nbgrader's "BEGIN SOLUTION" cells, in plain .py files).
 
-    python classroom.py handout --out assignment   # the project, each marked body replaced by
-                                                   #   raise NotImplementedError("Exercise 6: ...")
-    python classroom.py grade                      # all tests, grouped by exercise: a table;
-                                                   #   exit status 0 only when every test passed
-    python classroom.py grade 1 6                  # only the tests of exercises 1 and 6 (fast)
-    python classroom.py solve --from . --to assignment   # paste the solutions back in
+The teacher:
+
+    python classroom.py handout --out assignment    # the project, each marked body replaced by
+                                                    #   raise NotImplementedError("Exercise 6: ...")
+    python classroom.py grade --submissions handins --out grades.csv
+        # every folder of handins/ is one student's copy: only its marked blocks are read, pasted
+        # into a fresh handout and tested there with our tests; grades.csv, feedback/<name>.txt
+
+The student, in the handout:
+
+    python classroom.py grade          # points per exercise, and why the first failing test failed
+    python classroom.py grade 3        # only exercise 3's own tests (seconds)
 
 It imports nothing of ours: it reads the source files as text and runs the tests in a pytest
-subprocess, so that a student's half-written file (even one that does not parse) shows up as
-failed tests in the table, never as a crash of the grader.
+subprocess, so that a half-written file (even one that does not parse) costs points, never a
+crash of the grader.  That subprocess loads this file as a pytest plugin (-p classroom): it
+stops a test that runs past the time limit and logs each outcome as it comes.
 """
 import argparse
 import ast
+import csv
 import io
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import tokenize
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
 # ----------------------------------------------------------------------------------------------
-# The exercises.  Each one's tests are the tests that need its code and no other exercise's, so
-# that a student who finishes exercise 3 sees row 3 pass while exercise 4 is still open.  Tests
-# that need several exercises at once (the end-to-end runs of distill.py) form one row of their
-# own; every other test needs no exercise code and must pass in the handout as it is.
-# A name matches a test and all its parametrized variants (test_loss_is_eq1 -> [0.0], [0.5], ...).
+# The exercises: the one table of points.  An exercise's own tests need its code and no other
+# exercise's, so that each row can pass while the others are still open; they are listed simple
+# first, because the first failing one is the one a student is shown.  Each entry is
+# test: (points, what it checks); a name covers all its parametrized cases, which share its points.
 
 EXERCISES = {
-    1: {"name": "WordPiece, greedy longest match", "file": "data.py", "points": 15,
+    1: {"name": "WordPiece, greedy longest match", "file": "data.py", "function": "WordPiece.word_pieces",
         "paper": "section 3, the teacher's input: BERT's WordPiece (Devlin et al. 2019)",
-        "tests": ["tests/test_data.py::test_wordpiece_matches_reference",
-                  "tests/test_data.py::test_wordpiece_details",
-                  "tests/test_models.py::test_reference_ids_match_our_wordpiece"]},
-    2: {"name": "attention with the padding mask", "file": "models.py", "points": 15,
+        "tests": {
+            "tests/test_data.py::test_wordpiece_details":
+                (4, "[MASK] stays whole, a 101-letter word is [UNK], 'unaffable' is una ##ffa ##ble "
+                    "(the longest piece wins; pieces after the first start with ##)"),
+            "tests/test_data.py::test_wordpiece_matches_reference":
+                (6, "the ids of 872 SST-2 sentences, 8 MRPC pairs and 46 hard cases (accents, CJK, "
+                    "long words, truncation) equal Hugging Face's BertTokenizer's"),
+            "tests/test_models.py::test_reference_ids_match_our_wordpiece":
+                (2, "the ids of the batch the BERT reference was computed on")}},
+    2: {"name": "attention with the padding mask", "file": "models.py", "function": "attention",
         "paper": "section 3, the teacher: BERT (Vaswani et al. 2017, Eq. 1)",
-        "tests": ["tests/test_models.py::test_bert_matches_reference",
-                  "tests/test_models.py::test_padding_does_not_change_bert"]},
-    3: {"name": "BiLSTM over a padded batch", "file": "models.py", "points": 15,
+        "tests": {
+            "tests/test_models.py::test_padding_does_not_change_bert":
+                (4, "two [PAD]s after a sentence do not change a random BERT's logits: a padded key "
+                    "gets zero weight"),
+            "tests/test_models.py::test_bert_matches_reference":
+                (8, "our BERT with MiniLM's weights gives Hugging Face's hidden states to 1e-4, on "
+                    "sentences, then on pairs")}},
+    3: {"name": "BiLSTM over a padded batch", "file": "models.py", "function": "BiLSTMStudent.encode",
         "paper": "section 3.1, the BiLSTM student (Figure 1)",
-        "tests": ["tests/test_models.py::test_student_padding_changes_nothing",
-                  "tests/test_models.py::test_student_equals_packed_bidirectional_lstm"]},
-    4: {"name": "siamese matching features", "file": "models.py", "points": 5,
+        "tests": {
+            "tests/test_models.py::test_student_padding_changes_nothing":
+                (4, "a sentence alone and padded beside a longer one gives the same logits (final "
+                    "states, then max-pooling)"),
+            "tests/test_models.py::test_student_equals_packed_bidirectional_lstm":
+                (6, "PyTorch's bidirectional LSTM over a packed batch, with your two LSTMs' weights, "
+                    "gives the same sentence vectors")}},
+    4: {"name": "siamese matching features", "file": "models.py", "function": "siamese_features",
         "paper": "section 3.1, the siamese student for pairs (Figure 2)",
-        "tests": ["tests/test_models.py::test_siamese_features_by_hand"]},
-    5: {"name": "the three augmentation rules", "file": "augment.py", "points": 15,
+        "tests": {
+            "tests/test_models.py::test_siamese_features_by_hand":
+                (5, "[h1, h2, h1 * h2, |h1 - h2|] in that order; the matching half does not depend "
+                    "on which sentence comes first")}},
+    5: {"name": "the three augmentation rules", "file": "augment.py", "function": "augment_sentence",
         "paper": "section 3.3: masking, POS-guided replacement, n-gram sampling",
-        "tests": ["tests/test_augment.py::test_mask_and_replacement_rates_and_tags",
-                  "tests/test_augment.py::test_replacements_keep_tags_on_real_data",
-                  "tests/test_augment.py::test_ngram_lengths_uniform_and_contiguous",
-                  "tests/test_augment.py::test_swap_is_off_by_default_and_swaps_when_asked",
-                  "tests/test_augment.py::test_no_duplicates_and_none_equal_to_an_original",
-                  "tests/test_augment.py::test_pair_modes_change_the_right_sides",
-                  "tests/test_augment.py::test_real_sst2_reads_back_and_is_deterministic",
-                  "tests/test_augment.py::test_real_mrpc_pairs_read_back"]},
-    6: {"name": "the distillation loss, Eq. 1", "file": "distill.py", "points": 10,
+        "tests": {
+            "tests/test_augment.py::test_mask_and_replacement_rates_and_tags":
+                (3, "over 50,000 words the masked and replaced rates are p_mask and p_pos; a "
+                    "replacement keeps its tag and follows the unigram counts"),
+            "tests/test_augment.py::test_ngram_lengths_uniform_and_contiguous":
+                (3, "an n-gram is contiguous, n is uniform in 1..5, a quarter of the samples are cut"),
+            "tests/test_augment.py::test_no_duplicates_and_none_equal_to_an_original":
+                (2, "augment_split keeps no duplicate and no copy of an original"),
+            "tests/test_augment.py::test_pair_modes_change_the_right_sides":
+                (4, "pairs: only the sides the mode names change (first, second, both, mixed)"),
+            "tests/test_augment.py::test_replacements_keep_tags_on_real_data":
+                (1, "on SST-2 with real POS tags, a replaced word has the tag of the word it replaces"),
+            "tests/test_augment.py::test_real_sst2_reads_back_and_is_deterministic":
+                (1, "augment.py on 300 SST-2 sentences: reads back, same seed same file"),
+            "tests/test_augment.py::test_real_mrpc_pairs_read_back":
+                (1, "augment.py on 100 MRPC pairs reads back")}},
+    6: {"name": "the distillation loss, Eq. 1", "file": "distill.py", "function": "distill_loss",
         "paper": "section 3.2, Eq. 1 (and Hinton et al. 2015 for kind='kl')",
-        "tests": ["tests/test_distill.py::test_loss_is_eq1",
-                  "tests/test_distill.py::test_kl_loss_is_hinton"]},
-    7: {"name": "accuracy, confusion matrix, F1", "file": "distill.py", "points": 10,
+        "tests": {
+            "tests/test_distill.py::test_loss_is_eq1":
+                (9, "alpha 0, 0.5, 1 against cross-entropy and the squared distance summed over the "
+                    "classes, averaged over the batch"),
+            "tests/test_distill.py::test_kl_loss_is_hinton":
+                (3, "kind='kl': T^2 KL(teacher || student) at temperature T, averaged over a batch")}},
+    7: {"name": "accuracy, confusion matrix, F1", "file": "distill.py", "function": "metrics",
         "paper": "section 4: GLUE's metrics (accuracy; F1 for MRPC and QQP)",
-        "tests": ["tests/test_distill.py::test_metrics_against_confusion_matrices"]},
+        "tests": {
+            "tests/test_distill.py::test_metrics_against_confusion_matrices":
+                (5, "hand-made confusion matrices: MRPC (2 classes, with F1), MNLI (3, without)")}},
+    8: {"name": "the transfer set", "file": "distill.py", "function": "transfer_set",
+        "paper": "section 3.3 feeding Eq. 1: originals with gold labels, augmented rows with the "
+                 "teacher's argmax",
+        "tests": {
+            "tests/test_distill.py::test_transfer_set":
+                (7, "original rows keep gold labels and logits; augmented rows follow with the "
+                    "teacher's argmax as label; the baseline has no logits; mismatched counts raise")}},
 }
 
-# test -> the exercises it needs.  These run the whole chain on a toy task.
+# The end-to-end tests run the whole chain on a toy task: test: (points, the exercises it needs,
+# what it checks).  Its points are shared equally among those exercises.  It runs once all of
+# them pass their own tests; until then an exercise that fails its own tests loses its share and
+# the others keep theirs, so that one broken exercise costs its own row, not its neighbours'.
 TOGETHER = {
-    "tests/test_models.py::test_siamese_student_features_and_padding": (3, 4),
-    "tests/test_distill.py::test_logits_resume_gives_identical_file": (1, 2, 7),
-    "tests/test_distill.py::test_teacher_learns_toy_task": (1, 2, 7),
-    "tests/test_distill.py::test_student_learns": (3, 6, 7),
-    "tests/test_distill.py::test_student_interrupted_and_resumed_is_the_same_student": (3, 6, 7),
-    "tests/test_distill.py::test_eval_errors_submission_and_predict": (1, 2, 3, 6, 7),
-    "tests/test_parallel.py::test_logits_under_torchrun_equal_one_process_even_after_a_rank_dies": (1, 2),
-    "tests/test_parallel.py::test_ddp_student_takes_the_steps_of_one_process": (3, 6, 7),
+    "tests/test_models.py::test_siamese_student_features_and_padding":
+        (2, (3, 4), "the siamese student on sentence pairs, padded and not"),
+    "tests/test_distill.py::test_logits_resume_gives_identical_file":
+        (3, (1, 2, 7), "the teacher's logits on a toy task, interrupted and resumed"),
+    "tests/test_distill.py::test_teacher_learns_toy_task":
+        (3, (1, 2, 7), "a tiny BERT fine-tuned on a toy task reaches 90% dev accuracy"),
+    "tests/test_distill.py::test_student_learns":
+        (4, (3, 6, 7, 8), "a student learns the toy task from the teacher's logits"),
+    "tests/test_distill.py::test_student_interrupted_and_resumed_is_the_same_student":
+        (4, (3, 6, 7, 8), "a student interrupted and resumed equals one trained in one go"),
+    "tests/test_distill.py::test_eval_errors_submission_and_predict":
+        (6, (1, 2, 3, 6, 7, 8), "eval, the error file, the GLUE file and predict on a toy task"),
 }
-TOGETHER_POINTS = 15
 
-# Tests of this kit itself: they build and grade handouts, so they are neither graded nor handed out.
-TEACHER_ONLY = ("tests/test_classroom.py",)
+# Never run when grading: torchrun's processes take minutes and need no exercise of their own
+# (`make test` runs them).
+NOT_GRADED = ("tests/test_parallel.py",)
+
+# The teacher's, never handed out: the kit's own tests, the tutorial's shape (the line counts of
+# the chapters, which blanking changes) and the hidden tests.
+TEACHER_ONLY = ("tests/test_classroom.py", "tests/test_layout.py", "tests/hidden/")
+HIDDEN = "tests/hidden"
+
+# Seconds of CPU time a test may take when graded (the slowest takes about 3).  The CPU time of
+# the test's own thread, not the clock's: a machine busy with other work must not fail a
+# correct exercise.
+TIMEOUT = 20.0
+
+
+def own_tests(n, hidden=None):
+    """{test: (points, hint, kind)} of exercise n: its tests in the table, then its hidden ones."""
+    tests = {name: (points, hint, "own") for name, (points, hint) in EXERCISES[n]["tests"].items()}
+    tests.update({name: (points, hint, "hidden") for name, (k, points, hint) in (hidden or {}).items() if k == n})
+    return tests
+
+
+def possible(n):
+    """Exercise n's points: its own tests' and its shares of the end-to-end tests (no hidden)."""
+    own = sum(points for points, _ in EXERCISES[n]["tests"].values())
+    return own + sum(points / len(needs) for points, needs, _ in TOGETHER.values() if n in needs)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -106,42 +184,56 @@ BEGIN = re.compile(r"^(?P<indent>[ \t]*)# BEGIN EXERCISE (?P<n>\d+): (?P<task>.*
 END = re.compile(r"^[ \t]*# END EXERCISE (?P<n>\d+)\s*$")
 
 
-def comment_lines(text, path="<text>"):
+def comment_lines(text, path="<text>", loose=False):
     """(0-based line number, text) of each line that holds nothing but a comment.  Read with
-    Python's own tokenizer, so a marker quoted in a string (as in this file) is not a marker."""
+    Python's own tokenizer, so a marker quoted in a string (as in this file) is not a marker.
+    loose: a file the tokenizer cannot read (a student's half-written one) is read line by line."""
     try:
         return [(tok.start[0] - 1, tok.string) for tok in tokenize.generate_tokens(io.StringIO(text).readline)
                 if tok.type == tokenize.COMMENT and tok.line.strip() == tok.string.strip()]
     except (tokenize.TokenError, SyntaxError) as error:
-        raise ValueError(f"{path}: cannot read its comments ({error})") from None
+        if not loose:
+            raise ValueError(f"{path}: cannot read its comments ({error})") from None
+        return [(i, line.strip()) for i, line in enumerate(text.splitlines()) if line.lstrip().startswith("#")]
 
 
-def find_blocks(text, path="<text>"):
-    """The marked blocks of a file: a list of (n, task, indent, begin, end), begin and end being
-    the 0-based line numbers of the two marker lines.  An unclosed, unopened, nested or
-    mismatched marker is an error that names the file and line: a typo must not hand out a
-    solution."""
+def scan(text, path="<text>", loose=False):
+    """The marked blocks of a file, and what is wrong with its markers: ([(n, task, indent, begin,
+    end)], [(n, message)]), begin and end being the 0-based line numbers of the two marker lines,
+    each message naming the file and line.  A broken marker spoils its own exercise only."""
     if "EXERCISE" not in text:
-        return []
+        return [], []
     lines = text.splitlines()
-    blocks, open_ = [], None
-    for i, comment in comment_lines(text, path):
+    blocks, problems, open_ = [], [], None
+    for i, comment in comment_lines(text, path, loose):
         begin, end = BEGIN.match(lines[i]), END.match(lines[i])
         if begin:
             if open_:
-                raise ValueError(f"{path}:{i + 1}: BEGIN EXERCISE {begin['n']} inside exercise "
-                                 f"{open_[0]}, opened at line {open_[3] + 1}")
+                problems.append((open_[0], f"{path}:{i + 1}: BEGIN EXERCISE {begin['n']} inside exercise "
+                                           f"{open_[0]}, opened at line {open_[3] + 1}"))
             open_ = (int(begin["n"]), begin["task"], begin["indent"], i)
         elif end:
             if not open_ or int(end["n"]) != open_[0]:
-                raise ValueError(f"{path}:{i + 1}: END EXERCISE {end['n']} without its BEGIN")
-            blocks.append(open_ + (i,))
-            open_ = None
+                problems.append((int(end["n"]), f"{path}:{i + 1}: END EXERCISE {end['n']} without its BEGIN"))
+            else:
+                blocks.append(open_ + (i,))
+                open_ = None
         elif re.match(r"#\s*(BEGIN|END)\s+EXERCISE", comment, re.IGNORECASE):
-            raise ValueError(f"{path}:{i + 1}: malformed exercise marker {comment!r}; expected "
-                             f"'# BEGIN EXERCISE <n>: <task>' or '# END EXERCISE <n>'")
+            number = re.search(r"\d+", comment)
+            problems.append((int(number.group()) if number else None,
+                             f"{path}:{i + 1}: malformed exercise marker {comment!r}; expected "
+                             f"'# BEGIN EXERCISE <n>: <task>' or '# END EXERCISE <n>'"))
     if open_:
-        raise ValueError(f"{path}:{open_[3] + 1}: BEGIN EXERCISE {open_[0]} is never closed")
+        problems.append((open_[0], f"{path}:{open_[3] + 1}: BEGIN EXERCISE {open_[0]} is never closed"))
+    return blocks, problems
+
+
+def find_blocks(text, path="<text>"):
+    """The marked blocks of one of our files: a list of (n, task, indent, begin, end).  Any broken
+    marker is an error that names the file and line: a typo must not hand out a solution."""
+    blocks, problems = scan(text, path)
+    if problems:
+        raise ValueError(problems[0][1])
     return blocks
 
 
@@ -182,12 +274,14 @@ def blank(text, path="<text>", only=()):
 
 
 def paste(text, solutions, path="<text>"):
-    """text with the body of each of its blocks replaced by solutions[n] (a list of lines)."""
+    """text with the body of each block n in solutions replaced by solutions[n] (a list of
+    lines); the other blocks as they are."""
     lines = text.splitlines(keepends=True)
     out, last = [], 0
     for n, _, _, begin, end in find_blocks(text, path):
-        out += lines[last:begin + 1] + solutions[n]
-        last = end
+        if n in solutions:
+            out += lines[last:begin + 1] + solutions[n]
+            last = end
     return "".join(out + lines[last:])
 
 
@@ -203,11 +297,76 @@ def bodies(root):
     return found
 
 
+def read_blocks(folder, wanted):
+    """The blocks a student's folder holds for the exercises in wanted ({n: file}): ({n: (file,
+    body lines, begin)}, {n: why not, naming the file and line}).  Only the file wanted[n] is read
+    for exercise n, and only between its markers: nothing else of a submission is used."""
+    found, problems = {}, {}
+    for rel in sorted(set(wanted.values())):
+        numbers = [n for n, f in wanted.items() if f == rel]
+        path = Path(folder) / rel
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except FileNotFoundError:
+            problems.update({n: f"{rel}: not in the submission" for n in numbers})
+            continue
+        except UnicodeDecodeError as error:
+            problems.update({n: f"{rel}: not UTF-8 text ({error})" for n in numbers})
+            continue
+        blocks, issues = scan(text, rel, loose=True)
+        for n, message in issues:
+            if n in numbers:
+                problems.setdefault(n, message)
+        lines, seen = text.splitlines(keepends=True), {}
+        for n, _, _, begin, end in blocks:
+            if n not in numbers or n in problems:
+                continue
+            if n in seen:
+                problems[n] = f"{rel}:{begin + 1}: exercise {n} is marked twice (also at line {seen[n] + 1})"
+                found.pop(n, None)
+                continue
+            seen[n] = begin
+            found[n] = (rel, lines[begin + 1:end], begin)
+        for n in numbers:
+            if n not in found and n not in problems:
+                function = EXERCISES[n]["function"].split(".")[-1] if n in EXERCISES else ""
+                line = next((i + 1 for i, l in enumerate(lines) if function and re.match(rf"\s*def {function}\(", l)), None)
+                problems[n] = (f"{rel}:{line}: the markers of exercise {n} in {function} are gone (deleted?)" if line
+                               else f"{rel}: no '# BEGIN EXERCISE {n}: ...' marker (deleted?)")
+    return found, problems
+
+
+def paste_blocks(root, found, problems):
+    """Paste each of found ({n: (file, body, begin)}) into root's files, one exercise at a time.
+    A body that leaves its file invalid Python is left out, with the line in the student's
+    file in problems[n]: a syntax error costs its own exercise, not the file's other ones."""
+    for rel in sorted({f for f, _, _ in found.values()}):
+        path = Path(root) / rel
+        text = path.read_bytes().decode("utf-8")
+        where = {n: begin for n, _, _, begin, _ in find_blocks(text, rel)}
+        good = {}
+        for n in sorted(n for n, (f, _, _) in found.items() if f == rel and n in where):
+            _, body, begin = found[n]
+            try:
+                ast.parse(paste(text, {n: body}, rel), rel)
+            except SyntaxError as error:
+                k = (error.lineno or 0) - 1 - (where[n] + 1)         # its line within the body
+                line = begin + 2 + min(max(k, 0), len(body))
+                problems[n] = f"{rel}:{line}: exercise {n} is not valid Python ({error.msg}); not used"
+                continue
+            good[n] = body
+        path.write_bytes(paste(text, good, rel).encode("utf-8"))
+        for n in found:
+            if found[n][0] == rel and n not in where:
+                problems[n] = f"{rel}: this handout has no block for exercise {n}"
+
+
 # ----------------------------------------------------------------------------------------------
 # The handout.
 
 CACHES = {".git", "__pycache__", ".pytest_cache", ".benchmarks"}    # left out at any depth
-OUTPUTS = {"runs", "data", "assignment"}                            # left out at the top only
+OUTPUTS = {"runs", "data", "assignment", ".venv"}                   # left out at the top only
+ANSWER_BEGIN, ANSWER_END = "<!-- BEGIN ANSWER -->", "<!-- END ANSWER -->"
 
 
 def project_files(root, exclude=None):
@@ -231,13 +390,42 @@ def project_files(root, exclude=None):
         files.sort()
     keep = []
     for f in files:
-        if f in TEACHER_ONLY or (exclude and (root / f).resolve().is_relative_to(exclude)):
+        if any(f == t or (t.endswith("/") and f.startswith(t)) for t in TEACHER_ONLY):
+            continue
+        if exclude and (root / f).resolve().is_relative_to(exclude):
             continue
         keep.append(f)
     return keep
 
 
-def make_handout(root, out, force=False, only=()):
+def strip_answers(text, path="<text>"):
+    """A Markdown file without its answers: the lines from ANSWER_BEGIN to ANSWER_END."""
+    out, opened = [], None
+    for i, line in enumerate(text.splitlines(keepends=True)):
+        if line.strip() == ANSWER_BEGIN:
+            if opened is not None:
+                raise ValueError(f"{path}:{i + 1}: {ANSWER_BEGIN} inside the answer opened at line {opened + 1}")
+            opened = i
+        elif line.strip() == ANSWER_END:
+            if opened is None:
+                raise ValueError(f"{path}:{i + 1}: {ANSWER_END} without its {ANSWER_BEGIN}")
+            opened = None
+        elif opened is None:
+            out.append(line)
+    if opened is not None:
+        raise ValueError(f"{path}:{opened + 1}: {ANSWER_BEGIN} is never closed")
+    return "".join(out)
+
+
+def handed_out(rel, with_results=False):
+    """Whether a project file goes into the handout: results/ answers the open questions."""
+    return with_results or not (rel == "results" or rel.startswith("results/"))
+
+
+def make_handout(root, out, force=False, only=(), with_results=False, quiet=False):
+    """The handout: the project with the marked bodies blanked (only those of `only`, if given);
+    without results/ and the answers in Markdown files unless with_results; no data, and no
+    link to any (it finds its data as the README says: DATA_DIR, ../shared/data, or data/)."""
     root, out = Path(root).resolve(), Path(out).resolve()
     all_blocks(root)                                  # stops at a broken or doubled marker
     if out.exists():
@@ -248,9 +436,15 @@ def make_handout(root, out, force=False, only=()):
         shutil.rmtree(out)
     blanked = {}
     for rel in project_files(root, exclude=out):
+        if not handed_out(rel, with_results):
+            continue
         src, dst = root / rel, out / rel
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(src, dst)                        # keeps modes: .ci/run stays executable
+        if rel.endswith(".md") and not with_results:
+            text = src.read_bytes().decode("utf-8")
+            if ANSWER_BEGIN in text:
+                dst.write_bytes(strip_answers(text, rel).encode("utf-8"))
         if not rel.endswith(".py"):
             continue
         text = src.read_bytes().decode("utf-8")       # bytes: line endings stay as they are
@@ -260,156 +454,586 @@ def make_handout(root, out, force=False, only=()):
             blanked[rel] = numbers
             dst.write_bytes(text.encode("utf-8"))
         ast.parse(text, filename=str(dst))            # a handout that does not parse is a bug of ours
+    if quiet:
+        return out
     where = sorted((n, rel) for rel, ns in blanked.items() for n in ns)
     numbers = [n for n, _ in where]
     print(f"{out}: {len(project_files(out))} files; blanked " + ", ".join(f"exercise {n} in {rel}" for n, rel in where))
     if not only and numbers != sorted(EXERCISES):
         print(f"warning: marked exercises {numbers}, but the grading table has {sorted(EXERCISES)}")
-    link_data(root, out)
+    if not with_results:
+        print("left out: results/ and the answers in EXERCISES.md (--with-results keeps them)")
+    data = data_dir(root)
+    print(f"no data in it: it finds its data as the README says; to use this project's, "
+          f"DATA_DIR={data} make test")
     return out
 
 
-def link_data(root, out):
-    """The handout reads its data the way the project does (data.find_data_dir): DATA_DIR, else
-    shared/data beside the checkout, else its own data/.  A handout inside the checkout has no
-    shared/ beside it, so its data/ becomes a link to the project's data: `make sst2` works
-    there without a download, and so do the tests that read the real data."""
-    project = next((d for d in (root.parent / "shared" / "data", root / "data") if d.is_dir()), None)
-    if project is None or os.environ.get("DATA_DIR") or (out.parent / "shared" / "data").is_dir():
-        return
-    (out / "data").symlink_to(project.resolve(), target_is_directory=True)
-    print(f"{out / 'data'} -> {project.resolve()}")
+def data_dir(root):
+    """Where the project in root reads its data: files.find_data_dir's order, without importing it."""
+    if os.environ.get("DATA_DIR"):
+        return Path(os.environ["DATA_DIR"]).resolve()
+    shared = Path(root).resolve().parent / "shared" / "data"
+    return shared if shared.is_dir() else Path(root).resolve() / "data"
 
 
 def solve(source, target):
-    """Paste the source project's solutions into the target's blocks."""
-    solutions = bodies(source)
-    pasted = []
-    for rel in project_files(target):
-        path = Path(target) / rel
-        if rel.endswith(".py"):
-            text = path.read_bytes().decode("utf-8")
-            numbers = [n for n, *_ in find_blocks(text, rel)]
-            missing = [n for n in numbers if n not in solutions]
-            if missing:
-                sys.exit(f"classroom.py: {source} has no solution for exercise(s) {missing} of {rel}")
-            if numbers:
-                path.write_bytes(paste(text, solutions, rel).encode("utf-8"))
-                pasted += numbers
-    print(f"pasted the solutions of exercises {', '.join(map(str, sorted(pasted)))} into {target}")
+    """Paste the source's marked blocks into the target's: this project's solutions into a
+    handout, or a student's blocks into a fresh one.  A block the source lacks or whose markers
+    are broken is named with its file and line and left as it is: exit status 1."""
+    wanted = {n: rel for n, (rel, _) in all_blocks(target).items()}
+    found, problems = read_blocks(source, wanted)
+    paste_blocks(target, found, problems)
+    pasted = sorted(set(found) - set(problems))
+    print(f"pasted the blocks of exercises {', '.join(map(str, pasted)) or 'none'} from {source} into {target}")
+    for n in sorted(problems):
+        print(f"exercise {n} not pasted: {problems[n]}", file=sys.stderr)
+    return not problems
 
 
 # ----------------------------------------------------------------------------------------------
-# Grading: one pytest run with a JUnit XML report, its tests sorted into the rows above.
+# The pytest plugin of a grading run: `python -m pytest -p classroom` with CLASSROOM_PLAN naming
+# a JSON plan.  Plain hook functions, so that importing this file needs no pytest; they act only
+# when a plan is given.  The plan says which tests to run in which order, which exercise each
+# own test belongs to, what each end-to-end test needs, the time limit and the log file.
 
-def matches(nodeid, names):
-    return any(nodeid == name or nodeid.startswith(name + "[") for name in names)
+_run = {}
 
 
-def read_junit(path, root):
-    """{nodeid: (outcome, message)} from pytest's JUnit XML; outcome is passed, failed, error or
-    skipped.  A module that failed to import appears under its file name, as an error."""
-    results = {}
-    for case in ET.parse(path).getroot().iter("testcase"):
-        classname, name = case.get("classname", ""), case.get("name", "")
-        parts = classname.split(".") if classname else name.split(".")
-        for k in range(len(parts), 0, -1):          # tests.test_data(.Class) -> tests/test_data.py
-            module = "/".join(parts[:k]) + ".py"
-            if (Path(root) / module).exists():
-                nodeid = "::".join([module] + parts[k:] + ([name] if classname else []))
+class TimeLimit(BaseException):
+    """Raised in a test that runs past the time limit.  A BaseException, so that an `except
+    Exception` in a student's loop does not swallow it (pytest still reports it as a failure)."""
+
+
+def _base(nodeid):
+    return nodeid.split("[")[0]
+
+
+def _log(**event):
+    with open(_run["log"], "a", encoding="utf-8") as f:
+        f.write(json.dumps(event) + "\n")
+
+
+def pytest_configure(config):
+    if not os.environ.get("CLASSROOM_PLAN"):
+        return
+    _run.update(json.loads(Path(os.environ["CLASSROOM_PLAN"]).read_text(encoding="utf-8")))
+    _run["failing"], _run["blocked"] = set(_run["failing"]), set()
+    if _run.get("timeout") and hasattr(time, "pthread_getcpuclockid") and hasattr(signal, "pthread_kill"):
+        signal.signal(signal.SIGUSR1, _expire)
+        threading.Thread(target=_watch, args=(_run["timeout"],), daemon=True).start()
+
+
+def _cpu():
+    """CPU time of the main thread alone: the process's would count the idle spinning of torch's
+    worker threads, and the clock's time the other work of a busy machine."""
+    return time.clock_gettime(time.pthread_getcpuclockid(threading.main_thread().ident))
+
+
+def _watch(seconds):
+    """Signals the main thread once its test has used `seconds` of CPU time."""
+    while True:
+        time.sleep(0.1)
+        test = _run.get("current")
+        if test and _run.get("expired") != test[0] and _cpu() - test[1] > seconds:
+            _run["expired"] = test[0]
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGUSR1)
+
+
+def _expire(signum, frame):
+    test = _run.get("current")
+    if test and _run.get("expired") == test[0]:        # not a late signal after the test ended
+        raise TimeLimit(f"ran past the time limit of {_run['timeout']:g} s of CPU time: a loop that never ends?")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    if not _run:
+        return
+    rank = {name: i for i, name in enumerate(_run["order"])}
+    done = set(_run["done"])
+    keep = [item for item in items if item.nodeid not in done and (_run["select_all"] or _base(item.nodeid) in rank)]
+    kept = {id(item) for item in keep}
+    dropped = [item for item in items if id(item) not in kept]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+    items[:] = sorted(keep, key=lambda item: rank.get(_base(item.nodeid), len(rank)))    # stable
+
+
+def pytest_runtest_logstart(nodeid, location):
+    if _run:
+        _log(event="start", nodeid=nodeid)
+
+
+def pytest_runtest_setup(item):
+    if not _run:
+        return
+    failing = sorted(set(_run["together"].get(_base(item.nodeid), ())) & _run["failing"])
+    if failing:
+        import pytest
+        _run["blocked"].add(item.nodeid)
+        pytest.skip(f"not run: {waiting_for(failing)}")
+    if hasattr(time, "pthread_getcpuclockid"):
+        _run["current"] = (item.nodeid, _cpu())
+
+
+def pytest_runtest_logreport(report):
+    if not _run or (report.passed and report.when != "call"):
+        return
+    if report.nodeid in _run["blocked"]:
+        outcome = "blocked"
+    elif report.failed and _run.get("expired") == report.nodeid:
+        outcome = "timeout"
+    elif report.failed and report.when != "call":
+        outcome = "error"
+    else:
+        outcome = report.outcome
+    _log(event="result", nodeid=report.nodeid, outcome=outcome, message=_message(report), where=_where(report))
+    if report.failed and _base(report.nodeid) in _run["own"]:
+        _run["failing"].add(_run["own"][_base(report.nodeid)])
+
+
+def pytest_runtest_logfinish(nodeid, location):
+    if not _run:
+        return
+    _run["current"] = None
+    _log(event="finish", nodeid=nodeid)
+
+
+def pytest_collectreport(report):
+    if _run and report.failed:
+        _log(event="result", nodeid=report.nodeid, outcome="error", message=_message(report), where="")
+
+
+def _message(report):
+    """What went wrong, as pytest's summary line says it, whole: the exception and pytest's
+    explanation of a failed assert (the two lists, the first difference)."""
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple):                        # a skip: (file, line, reason)
+        return longrepr[2].removeprefix("Skipped: ")
+    crash = getattr(longrepr, "reprcrash", None)
+    if crash is not None:
+        return crash.message
+    text = str(longrepr or "")
+    errors = [line[1:].strip() for line in text.splitlines() if line.startswith("E ")]
+    return "\n".join(errors) or text.strip()
+
+
+def _where(report):
+    """file:line of the innermost line of the traceback that lies in the project (inside torch
+    or pytest is no help to a student; nor is this file's time limit), else ''."""
+    traceback = getattr(report.longrepr, "reprtraceback", None)
+    for entry in reversed(getattr(traceback, "reprentries", [])):
+        location = getattr(entry, "reprfileloc", None)
+        if location is None:
+            continue
+        try:
+            path = Path(location.path).resolve().relative_to(Path.cwd().resolve()).as_posix()
+        except ValueError:
+            continue
+        if path != "classroom.py":
+            return f"{path}:{location.lineno}"
+    return ""
+
+
+# ----------------------------------------------------------------------------------------------
+# Running the tests: one pytest process, restarted after a test that had to be killed.
+
+BAD = ("failed", "error", "timeout", "crashed")
+RANK = {"passed": 0, "skipped": 1, "blocked": 1, **{o: 2 for o in BAD}}
+STALL = 300        # seconds without a word from pytest outside any test: it hangs, stop it
+
+
+def run_tests(root, args, own, together, order, select_all=False, timeout=TIMEOUT, env=None, wall=None):
+    """Run pytest on args in root with this file as its plugin: {nodeid: (outcome, message,
+    where)}, and the tail of pytest's output.  own: {test: exercise}; together: {test: needs};
+    order: the tests to run first, in that order.  The alarm stops a test after `timeout`
+    seconds of CPU time.  One that survives it for `wall` seconds on the clock (a loop that
+    sleeps, or swallows the alarm) is killed with its process and recorded as timed out, and
+    the run goes on without it."""
+    wall = 3 * timeout + 30 if wall is None else wall
+    results, failing = {}, set()
+    # One thread: the tests' models are tiny, and torch's worker threads, which spin while they
+    # wait for each other, turn a busy machine's contention into minutes of CPU time (a test of
+    # 2 s took 60 on two shared cores) and would trip the time limit.
+    env = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", **os.environ, **(env or {}), "PYTHONDONTWRITEBYTECODE": "1"}
+    with tempfile.TemporaryDirectory(prefix="classroom-run-") as tmp:
+        log, plan, output = Path(tmp) / "log.jsonl", Path(tmp) / "plan.json", Path(tmp) / "pytest.out"
+        env["CLASSROOM_PLAN"] = str(plan)
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "classroom", *args]
+        position = 0
+        while True:
+            plan.write_text(json.dumps({"log": str(log), "timeout": timeout, "own": own, "together": together,
+                                        "order": order, "select_all": select_all, "done": sorted(results),
+                                        "failing": sorted(failing)}), encoding="utf-8")
+            with open(output, "a", encoding="utf-8") as sink:
+                process = subprocess.Popen(command, cwd=root, env=env, stdout=sink, stderr=subprocess.STDOUT,
+                                           start_new_session=os.name == "posix")
+            running, started, heard, killed = None, 0.0, time.monotonic(), False
+            while True:
+                ended = process.poll() is not None
+                events, position = read_log(log, position)
+                for event in events:
+                    heard = time.monotonic()
+                    if event["event"] == "start":
+                        running, started = event["nodeid"], heard
+                    elif event["event"] == "finish":
+                        running = None
+                    else:
+                        record(results, event["nodeid"], event["outcome"], event["message"], event["where"])
+                        if event["outcome"] in BAD and _base(event["nodeid"]) in own:
+                            failing.add(own[_base(event["nodeid"])])
+                if ended:
+                    break
+                now = time.monotonic()
+                if not killed and ((running and now - started > wall) or (not running and now - heard > STALL)):
+                    kill(process)
+                    killed = True
+                time.sleep(0.1)
+            if running is None:
+                if killed:
+                    record(results, "pytest", "error", f"pytest said nothing for {STALL} s and was stopped", "")
                 break
-        else:
-            nodeid = f"{classname}::{name}"
-        outcome, message = "passed", ""
-        for child in case:
-            if child.tag in ("failure", "error", "skipped"):
-                kind = {"failure": "failed", "error": "error", "skipped": "skipped"}[child.tag]
-                if outcome in ("passed", "skipped"):        # a failure outranks a skip or a pass
-                    outcome, message = kind, child.get("message") or ""
-                    if message == "collection failure":       # the module did not import: why
-                        message = (child.text or "").strip().splitlines()[-1].lstrip("E ")
-        results[nodeid] = (outcome, " ".join(message.split()))
-    return results
+            if killed:
+                record(results, running, "timeout", f"still running after {wall:g} s and stopped: a loop that "
+                                                    f"never ends (and sleeps, or catches the alarm)?", "")
+            else:
+                record(results, running, "crashed", "the test process died during this test "
+                                                    "(os._exit, or a crash in C code?)", "")
+            if _base(running) in own:
+                failing.add(own[_base(running)])
+        tail = output.read_text(encoding="utf-8", errors="replace")[-3000:]
+    return results, tail
 
 
-def rows_of(results, only=()):
-    """The table: one row per exercise, then the tests that need several, then all others."""
-    rows, claimed = [], set()
+def read_log(path, position):
+    """The whole lines the plugin has logged since position, and the new position."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(position)
+            chunk = f.read()
+    except FileNotFoundError:
+        return [], position
+    complete = chunk[:chunk.rfind(b"\n") + 1]
+    return [json.loads(line) for line in complete.decode("utf-8").splitlines()], position + len(complete)
 
-    def row(key, name, points, names, file=""):
-        tests = {t: r for t, r in results.items() if matches(t, names)}
-        claimed.update(tests)
-        found = {name for name in names if any(matches(t, [name]) for t in tests)}
-        missing = [name for name in names if name not in found]
-        rows.append({"key": key, "name": name, "file": file, "points": points, "tests": tests,
-                     "missing": missing})
 
-    for n, ex in EXERCISES.items():
-        if not only or n in only:
-            row(n, ex["name"], ex["points"], ex["tests"], ex["file"])
-    if not only:
-        row("together", "needs several exercises", TOGETHER_POINTS, list(TOGETHER))
-        rows.append({"key": "other", "name": "other tests (no exercise code)", "file": "", "points": 0,
-                     "tests": {t: r for t, r in results.items() if t not in claimed}, "missing": []})
-    for r in rows:
-        outcomes = [o for o, _ in r["tests"].values()]
-        r["passed"], r["skipped"] = outcomes.count("passed"), outcomes.count("skipped")
-        r["failed"] = len(outcomes) - r["passed"] - r["skipped"]
-        failures = [(t, m) for t, (o, m) in r["tests"].items() if o in ("failed", "error")]
-        if failures:
-            r["message"] = f"{failures[0][0].split('::')[-1]}: {failures[0][1]}"
-        elif r["missing"]:
-            module = r["missing"][0].split("::")[0]
-            why = results.get(module, ("", "not found: renamed or removed?"))[1]
-            r["message"] = f"not run: {r['missing'][0]}: {why}"
-        elif r["key"] != "other" and not r["passed"]:
-            r["message"] = "all skipped: " + next(iter(r["tests"].values()))[1]
-        else:
-            r["message"] = ""
-        r["ok"] = not r["message"]
+def record(results, nodeid, outcome, message, where):
+    """A test's outcome: its worst phase's (a failed call stays failed after a clean teardown)."""
+    if nodeid not in results or RANK[outcome] > RANK[results[nodeid][0]]:
+        results[nodeid] = (outcome, message, where)
+
+
+def kill(process):
+    if os.name == "posix":
+        try:
+            os.killpg(process.pid, signal.SIGKILL)       # the test's own subprocesses too
+        except ProcessLookupError:
+            pass
+    else:
+        process.kill()
+    process.wait()
+
+
+def files_of(names, root):
+    """The test files that hold these tests and exist in root, in order."""
+    files = dict.fromkeys(name.split("::")[0] for name in names)
+    return [f for f in files if (Path(root) / f).is_file()]
+
+
+# ----------------------------------------------------------------------------------------------
+# Scoring.
+
+def waiting_for(numbers):
+    numbers = list(numbers)
+    return (f"exercise {numbers[0]} fails its own tests" if len(numbers) == 1 else
+            f"exercises {', '.join(map(str, numbers))} fail their own tests")
+
+
+def cases_of(results, name):
+    return {t: r for t, r in results.items() if t == name or t.startswith(name + "[")}
+
+
+def why_missing(results, name):
+    module = name.split("::")[0]
+    if module in results:
+        return f"not run: {module} did not load: {results[module][1]}"
+    return "not run: no such test (renamed or removed?)"
+
+
+def score(results, numbers, hidden=None, own_only=False):
+    """One row per exercise: its own tests' points (a test's points shared among its
+    parametrized cases), then its shares of the end-to-end tests (not when own_only)."""
+    failing = set()
+    entries = {}
+    for n in numbers:
+        entries[n] = []
+        for name, (points, hint, kind) in own_tests(n, hidden).items():
+            cases = cases_of(results, name)
+            entries[n].append({"test": name, "kind": kind, "points": points, "hint": hint, "cases": cases})
+            if not cases or any(o in BAD for o, _, _ in cases.values()):
+                failing.add(n)
+    rows = []
+    for n in numbers:
+        for name, (points, needs, hint) in ({} if own_only else TOGETHER).items():
+            if n in needs:
+                entries[n].append({"test": name, "kind": "together", "points": points / len(needs), "hint": hint,
+                                   "cases": cases_of(results, name), "needs": list(needs)})
+        for e in entries[n]:
+            cases = e["cases"]
+            if not cases:
+                e["earned"], e["status"] = 0.0, "not run"
+                e["message"] = why_missing(results, e["test"])
+                continue
+            credited = [o == "passed" or (o == "blocked" and n not in failing) for o, _, _ in cases.values()]
+            e["earned"] = e["points"] * sum(credited) / len(cases)
+            outcomes = [o for o, _, _ in cases.values()]
+            e["passed"] = outcomes.count("passed")
+            bad = [(t, r) for t, r in cases.items() if r[0] in BAD]
+            if bad:
+                e["status"], e["case"], (e["outcome"], e["message"], e["where"]) = "failed", bad[0][0], bad[0][1]
+            elif all(o == "passed" for o in outcomes):
+                e["status"] = "passed"
+            elif "blocked" in outcomes:
+                e["status"] = "credited" if n not in failing else "waiting"
+                e["message"] = next(r[1] for r in cases.values() if r[0] == "blocked")
+            else:
+                e["status"] = "skipped"
+                e["message"] = next(r[1] for r in cases.values() if r[0] == "skipped")
+        own = [e for e in entries[n] if e["kind"] != "together"]
+        ends = [e for e in entries[n] if e["kind"] == "together"]
+        points = sum(e["points"] for e in entries[n])
+        earned = sum(e["earned"] for e in entries[n])
+        rows.append({"key": n, "name": EXERCISES[n]["name"], "file": EXERCISES[n]["file"],
+                     "function": EXERCISES[n]["function"], "points": points, "earned": earned,
+                     "passed": sum(e.get("passed", 0) for e in own), "total": sum(max(1, len(e["cases"])) for e in own),
+                     "together_passed": sum(e.get("passed", 0) for e in ends),
+                     "together_total": sum(max(1, len(e["cases"])) for e in ends),
+                     "credited": sum(e["status"] == "credited" for e in ends),
+                     "fails_own": n in failing, "tests": entries[n], "ok": abs(earned - points) < 1e-9})
     return rows
 
 
-def print_table(rows):
-    width = max(100, shutil.get_terminal_size((160, 24)).columns)
-    print(f"{'':>2}  {'exercise':<34} {'file':<11} {'points':>6}  {'result':<25} first failure")
+def other_row(results, rows):
+    """Every test no exercise claims: no points, but they should pass.  One that fails only on an
+    exercise's NotImplementedError waits for that exercise and is no failure."""
+    claimed = {t for r in rows for e in r["tests"] for t in e["cases"]}
+    tests = {t: r for t, r in results.items() if t not in claimed}
+    waiting = {t for t, (o, m, _) in tests.items() if o in BAD and re.search(r"NotImplementedError: Exercise \d+", m)}
+    failed = [t for t, (o, _, _) in tests.items() if o in BAD and t not in waiting]
+    return {"key": "other", "name": "other tests (no points)", "tests": tests,
+            "passed": sum(o == "passed" for o, _, _ in tests.values()), "total": len(tests),
+            "waiting": len(waiting), "failed": failed, "ok": not failed}
+
+
+# ----------------------------------------------------------------------------------------------
+# Reports: the table, then for each exercise short of its points the first failing test, what it
+# checks and its whole message.
+
+def fmt(x):
+    return f"{round(x, 2):g}"
+
+
+def many(k, word):
+    return f"{fmt(k)} {word}" + ("" if k == 1 else "s")
+
+
+def table(rows, other=None):
+    lines = [f"{'#':>2}  {'exercise':<33} {'where':<36} {'points':>7}  tests"]
     for r in rows:
-        key = str(r["key"]) if isinstance(r["key"], int) else ""
-        points = f"{r['points'] if r['ok'] else 0}/{r['points']}" if r["points"] else "-"
-        result = f"{'passed' if r['ok'] else 'FAILED'} {r['passed']}/{r['passed'] + r['failed'] + len(r['missing'])}"
-        result += f" ({r['skipped']} skipped)" if r["skipped"] else ""
-        line = f"{key:>2}  {r['name']:<34} {r['file']:<11} {points:>6}  {result:<25} {r['message']}"
-        print(line.rstrip() if len(line) <= width else line[:width - 3] + "...")
-    earned, possible = sum(r["points"] for r in rows if r["ok"]), sum(r["points"] for r in rows)
-    print(f"{'':>2}  {'total':<34} {'':<11} {f'{earned}/{possible}':>6}")
+        result = f"{r['passed']}/{r['total']} tests passed"
+        if r["together_total"]:
+            result += f"; end to end {r['together_passed']}/{r['together_total']}"
+            if r["credited"]:
+                result += f" ({r['credited']} waiting for other exercises, credited)"
+        where = f"{r['file']} {r['function']}"
+        lines.append(f"{r['key']:>2}  {r['name']:<33} {where:<36} {fmt(r['earned']) + '/' + fmt(r['points']):>7}  {result}")
+    if other:
+        result = f"{other['passed']}/{other['total']} passed"
+        result += f", {other['waiting']} waiting for an exercise" if other["waiting"] else ""
+        lines.append(f"{'':>2}  {other['name']:<33} {'':<36} {'-':>7}  {result}")
+    earned, points = sum(r["earned"] for r in rows), sum(r["points"] for r in rows)
+    lines.append(f"{'':>2}  {'total':<33} {'':<36} {fmt(earned) + '/' + fmt(points):>7}")
+    return "\n".join(lines)
 
 
-def grade(root=HERE, only=(), json_path=None):
+def indent(text, prefix, limit=60):
+    lines = text.splitlines() or [""]
+    if len(lines) > limit:
+        lines = lines[:limit] + [f"... ({len(lines) - limit} more lines: run the test yourself)"]
+    return "\n".join(prefix + line for line in lines)
+
+
+def feedback(rows, problems=None, other=None):
+    """For each exercise short of its points: what kept it from them, simplest first."""
+    out = []
+    for r in rows:
+        if r["ok"]:
+            continue
+        out.append(f"\nExercise {r['key']}, {r['name']} ({r['file']} {r['function']}): "
+                   f"{fmt(r['earned'])}/{fmt(r['points'])} points")
+        if problems and r["key"] in problems:
+            out.append(f"  your block was not used: {problems[r['key']]}")
+        first = next((e for e in r["tests"] if e["kind"] != "together" and e["status"] in ("failed", "not run")), None)
+        first = first or next((e for e in r["tests"] if e["status"] in ("failed", "not run")), None)
+        if first:
+            case = first.get("case", first["test"])
+            label = "hidden test" if first["kind"] == "hidden" else (
+                "end-to-end test" if first["kind"] == "together" else "test")
+            out.append(f"  first failing {label}: {case if first['kind'] != 'hidden' else case.split('::')[-1]} "
+                       f"({many(first['points'], 'point')}{', shared' if first['kind'] == 'together' else ''})")
+            out.append(f"  it checks: {first['hint']}")
+            message, where = first["message"], f" at {first['where']}" if first.get("where") else ""
+            if first["kind"] == "hidden":              # its assertion and line would show the hidden test
+                message, where = message.split(":")[0].split("\n")[0], ""
+            out.append(f"  what happened{where}:")
+            out.append(indent(message, "    "))
+            if first["kind"] != "hidden" and first["status"] == "failed":
+                out.append(f"  run it yourself: python -m pytest -x \"{case}\"")
+        for e in r["tests"]:
+            if e["status"] == "skipped":
+                out.append(f"  skipped, so not counted: {e['test']}: {e['message']}")
+        waiting = [e for e in r["tests"] if e["status"] == "waiting"]
+        if waiting:
+            out.append(f"  {many(len(waiting), 'end-to-end test')} {'waits' if len(waiting) == 1 else 'wait'} for this "
+                       f"exercise to pass its own tests ({many(sum(e['points'] for e in waiting), 'point')})")
+    if other and other["failed"]:
+        out.append(f"\nOther tests (no points) that failed: {len(other['failed'])}")
+        for t in other["failed"][:5]:
+            out.append(f"  {t}:")
+            out.append(indent(other["tests"][t][1], "    ", limit=12))
+    return "\n".join(out)
+
+
+# ----------------------------------------------------------------------------------------------
+# Grading here: this folder's tests, grouped by exercise (the student's `make grade`).
+
+def hidden_tests(folder):
+    """{test: (exercise, points, hint)} of the hidden test files in folder: each file,
+    tests/hidden/test_hidden_<something>.py, declares its tests in a module-level
+    POINTS = {"test_name": (exercise, points, "what it checks")}."""
+    table_ = {}
+    for path in sorted(Path(folder).glob("test_*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        points = next((ast.literal_eval(node.value) for node in tree.body if isinstance(node, ast.Assign)
+                       and any(getattr(t, "id", None) == "POINTS" for t in node.targets)), None)
+        tests = [node.name for node in tree.body if isinstance(node, ast.FunctionDef) and node.name.startswith("test")]
+        if points is None:
+            raise ValueError(f"{path}: no POINTS = {{test: (exercise, points, hint)}} table")
+        unlisted = [t for t in tests if t not in points]
+        if unlisted:
+            raise ValueError(f"{path}: {unlisted} not in its POINTS table")
+        for name, (n, p, hint) in points.items():
+            if n not in EXERCISES or name not in tests:
+                raise ValueError(f"{path}: POINTS[{name!r}]: no test {name} or no exercise {n}")
+            table_[f"{HIDDEN}/{path.name}::{name}"] = (n, p, hint)
+    return table_
+
+
+def plan_for(numbers, hidden, own_only):
+    own = {name: n for n in numbers for name in own_tests(n, hidden)}
+    together = {} if own_only else {name: list(needs) for name, (_, needs, _) in TOGETHER.items()
+                                    if set(needs) & set(numbers)}
+    return own, together, list(own) + list(together)
+
+
+def grade_here(root=HERE, numbers=(), json_path=None, timeout=TIMEOUT):
+    """Grade the project in root as it is: every test but the kit's and torchrun's, or with
+    numbers only those exercises' own tests.  True when everything passed."""
     root = Path(root).resolve()
-    names = [t for n in only for t in EXERCISES[n]["tests"]] if only else ["tests"]
-    ignore = [f"--ignore={t}" for t in TEACHER_ONLY if (root / t).exists()]
-    with tempfile.TemporaryDirectory() as tmp:
-        xml = Path(tmp) / "junit.xml"
-        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--continue-on-collection-errors",
-                   f"--junitxml={xml}", *ignore, *names]
-        t0 = time.time()
-        run = subprocess.run(command, cwd=root, capture_output=True, text=True)
-        if not xml.exists():                        # pytest itself failed: show why
-            print(run.stdout[-3000:] + run.stderr[-3000:])
-            sys.exit(f"classroom.py: pytest exited with status {run.returncode} and wrote no report")
-        results = read_junit(xml, root)
-    summary = (run.stdout.strip().splitlines() or [""])[-1].strip("= ")
-    scope = f"exercises {', '.join(map(str, only))}" if only else "tests/"
-    print(f"{root}, pytest on {scope}: {summary} ({time.time() - t0:.0f}s)\n")
-    rows = rows_of(results, only)
-    print_table(rows)
-    ok = all(r["ok"] for r in rows) and run.returncode == 0
+    hidden = hidden_tests(root / HIDDEN) if (root / HIDDEN).is_dir() else {}
+    own, together, order = plan_for(numbers or sorted(EXERCISES), hidden, own_only=bool(numbers))
+    if numbers:
+        args = files_of(order, root)
+    else:
+        skip = [t for t in ("tests/test_classroom.py", *NOT_GRADED) if (root / t).exists()]
+        args = ["tests", *(f"--ignore={t}" for t in skip)]
+    t0 = time.time()
+    results, tail = run_tests(root, args, own, together, order, select_all=not numbers, timeout=timeout)
+    rows = score(results, numbers or sorted(EXERCISES), hidden, own_only=bool(numbers))
+    other = None if numbers else other_row(results, rows)
+    scope = f"exercises {', '.join(map(str, numbers))}, their own tests" if numbers else "tests/"
+    print(f"{root}, pytest on {scope} ({time.time() - t0:.0f} s)\n")
+    if not results:
+        print(tail)
+    print(table(rows, other))
+    print(feedback(rows, other=other))
+    ok = bool(results) and all(r["ok"] for r in rows) and (other is None or other["ok"])
     print("\nall tests passed" if ok else "\nnot everything passed: exit status 1")
     if json_path:
-        Path(json_path).write_text(json.dumps({"ok": ok, "pytest_status": run.returncode, "rows": rows},
-                                              indent=1) + "\n")
+        Path(json_path).write_text(json.dumps({"ok": ok, "rows": rows + ([other] if other else [])}, indent=1) + "\n")
     return ok
 
+
+# ----------------------------------------------------------------------------------------------
+# Grading submissions: each one's blocks pasted into a fresh handout of the instructor's copy
+# and tested there with the instructor's tests, conftest and classroom.py.
+
+def find_project(folder):
+    """The submission's project folder: the folder itself, or the one folder inside it that
+    holds the exercise files (an unpacked archive often adds one level)."""
+    folder = Path(folder)
+    files = {ex["file"] for ex in EXERCISES.values()}
+    for candidate in [folder] + sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if any((candidate / f).is_file() for f in files):
+            return candidate
+    return folder
+
+
+def grade_submissions(submissions, out=None, feedback_dir=None, numbers=(), instructor=HERE, hidden=None,
+                      timeout=TIMEOUT, quiet=False):
+    """Grade each submission folder; write grades.csv (one row each: points per exercise, total,
+    problems) and feedback_dir/<name>.txt.  Returns {name: rows}."""
+    instructor = Path(instructor).resolve()
+    numbers = sorted(numbers or EXERCISES)
+    hidden_dir = Path(hidden) if hidden else instructor / HIDDEN
+    hidden = hidden_tests(hidden_dir) if hidden_dir.is_dir() else {}
+    own, together, order = plan_for(numbers, hidden, own_only=False)
+    data = data_dir(instructor)
+    env = {"DATA_DIR": str(data)} if data.is_dir() else {}
+    graded, csv_rows = {}, []
+    with tempfile.TemporaryDirectory(prefix="classroom-grade-") as tmp:
+        base = make_handout(instructor, Path(tmp) / "handout", only=numbers, quiet=True)
+        if hidden:
+            shutil.copytree(hidden_dir, base / HIDDEN, ignore=shutil.ignore_patterns("__pycache__"))
+        for submission in map(Path, submissions):
+            t0, name = time.time(), submission.name
+            work = Path(tmp) / "work"
+            shutil.copytree(base, work, symlinks=True)
+            found, problems = read_blocks(find_project(submission), {n: EXERCISES[n]["file"] for n in numbers})
+            paste_blocks(work, found, problems)
+            results, tail = run_tests(work, files_of(order, work), own, together, order, timeout=timeout, env=env)
+            shutil.rmtree(work)
+            rows = score(results, numbers, hidden)
+            graded[name] = rows
+            earned, points = sum(r["earned"] for r in rows), sum(r["points"] for r in rows)
+            notes = [f"exercise {n}: {problems[n]}" for n in sorted(problems)]
+            notes += [f"exercise {r['key']}: {e['test'].split('::')[-1]} timed out" for r in rows for e in r["tests"]
+                      if e.get("outcome") == "timeout"]
+            if not results:
+                notes.append("pytest ran no test: " + tail.strip().splitlines()[-1] if tail.strip() else "pytest ran no test")
+            csv_rows.append([name, *(fmt(r["earned"]) for r in rows), fmt(earned), "; ".join(notes)])
+            text = (f"{name}: {fmt(earned)}/{fmt(points)} points\n\n{table(rows)}\n"
+                    + feedback(rows, problems) + "\n")
+            if feedback_dir:
+                Path(feedback_dir).mkdir(parents=True, exist_ok=True)
+                (Path(feedback_dir) / f"{name}.txt").write_text(text, encoding="utf-8")
+            if quiet:
+                continue
+            if len(submissions) == 1 and not out:
+                print(text)
+            print(f"{name}: {fmt(earned)}/{fmt(points)} ({time.time() - t0:.0f} s)"
+                  + (f"; {len(notes)} problem(s)" if notes else ""))
+    if out:
+        with open(out, "w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(["submission", *(f"exercise {n}" for n in numbers), "total", "problems"])
+            writer.writerows(csv_rows)
+        if not quiet:
+            print(f"{out}: {len(csv_rows)} submission(s)" + (f"; feedback in {feedback_dir}" if feedback_dir else ""))
+    return graded
+
+
+# ----------------------------------------------------------------------------------------------
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -418,22 +1042,52 @@ def main(argv=None):
     c.add_argument("--out", default="assignment")
     c.add_argument("--force", action="store_true", help="replace an existing handout")
     c.add_argument("--only", nargs="+", type=int, default=(), help="blank only these exercises")
-    c = sub.add_parser("grade", help="run the tests, print the table; exit 0 only if all passed")
-    c.add_argument("exercises", nargs="*", type=int, help="only these exercises (default: all tests)")
-    c.add_argument("--json", default=None, help="also write the rows and each test's outcome here")
-    c = sub.add_parser("solve", help="paste a project's solutions into a handout's blocks")
+    c.add_argument("--with-results", action="store_true",
+                   help="keep results/ and the answers to the open questions (left out by default)")
+    c = sub.add_parser("grade", help="grade this folder (a table; exit 0 only if all passed), or submissions")
+    c.add_argument("exercises", nargs="*", type=int, help="here: only these exercises' own tests")
+    c.add_argument("--json", default=None, help="here: also write the rows and each test's outcome")
+    c.add_argument("--submission", action="append", default=[], help="a student's folder (repeatable)")
+    c.add_argument("--submissions", default=None, help="a folder of students' folders")
+    c.add_argument("--out", default=None, help="the grades' CSV (default grades.csv with --submissions)")
+    c.add_argument("--feedback", default=None, help="one feedback file per submission (default: feedback/ beside --out)")
+    c.add_argument("--only", nargs="+", type=int, default=(), help="grade only these exercises")
+    c.add_argument("--hidden", default=None, help=f"hidden tests (default: {HIDDEN}/ of this project)")
+    c.add_argument("--timeout", type=float, default=TIMEOUT, help="seconds a test may run (default %(default)s)")
+    c = sub.add_parser("solve", help="paste a project's marked blocks into a handout's")
     c.add_argument("--from", dest="source", default=str(HERE))
     c.add_argument("--to", dest="target", required=True)
     args = p.parse_args(argv)
-    unknown = [n for n in getattr(args, "exercises", None) or getattr(args, "only", None) or () if n not in EXERCISES]
+    unknown = [n for n in [*(getattr(args, "exercises", None) or ()), *(getattr(args, "only", None) or ())]
+               if n not in EXERCISES]
     if unknown:
         sys.exit(f"classroom.py: no exercise {unknown}; there are {sorted(EXERCISES)}")
-    if args.cmd == "handout":
-        make_handout(HERE, args.out, args.force, args.only)
-    elif args.cmd == "grade":
-        sys.exit(0 if grade(HERE, args.exercises, args.json) else 1)
-    else:
-        solve(args.source, args.target)
+    try:
+        if args.cmd == "handout":
+            make_handout(HERE, args.out, args.force, args.only, args.with_results)
+        elif args.cmd == "grade" and (args.submission or args.submissions):
+            if args.exercises:
+                sys.exit("classroom.py: with submissions, choose the exercises with --only")
+            folders = list(args.submission)
+            if args.submissions:
+                folder = Path(args.submissions)
+                if not folder.is_dir():
+                    sys.exit(f"classroom.py: {folder} is not a folder of submissions")
+                folders += sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+            missing = [f for f in folders if not Path(f).is_dir()]
+            if missing or not folders:
+                sys.exit(f"classroom.py: no submission folder {missing or args.submissions}")
+            out = args.out or ("grades.csv" if args.submissions else None)
+            feedback_dir = args.feedback or (Path(out).parent / "feedback" if out else None)
+            grade_submissions(folders, out, feedback_dir, args.only, HERE, args.hidden, args.timeout)
+        elif args.cmd == "grade":
+            if args.only:
+                sys.exit("classroom.py: --only chooses the exercises of submissions; here, name them: grade 1 6")
+            sys.exit(0 if grade_here(HERE, args.exercises, args.json, args.timeout) else 1)
+        else:
+            sys.exit(0 if solve(args.source, args.target) else 1)
+    except ValueError as error:                     # our own files' markers or hidden tests: say where
+        sys.exit(f"classroom.py: {error}")
 
 
 if __name__ == "__main__":

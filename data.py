@@ -499,12 +499,8 @@ def main(argv=None):
     print(f"{task.name} in {files.find_data_dir(args.data_dir) / 'glue' / task.name}")
     splits = {name: load_split(args.task, name, args.data_dir, args.skip_malformed) for name, _ in task.splits}
     for name, s in splits.items():
-        print(f"{name} {len(s)}")
-    for name, s in splits.items():
-        if s.label is not None:
-            counts = np.bincount(s.label, minlength=len(task.labels))
-            print(f"{name} labels: " + ", ".join(f"{l} {c} ({100 * c / len(s):.1f}%)"
-                                                  for l, c in zip(task.labels, counts)))
+        counts = [] if s.label is None else np.bincount(s.label, minlength=len(task.labels))
+        print(f"{name} {len(s)}" + "".join(f", {l} {c} ({100 * c / len(s):.1f}%)" for l, c in zip(task.labels, counts)))
     train_words = task_tokens(splits["train"], args.task)
     lengths = [len(w) for column in train_words for w in column]
     print("train words per sentence: " + ", ".join(
@@ -512,9 +508,7 @@ def main(argv=None):
     dev_words = [task_tokens(splits[d], args.task) for d in dev_splits(args.task)]
     vocab = Vocab.build([w for column in train_words + sum(dev_words, []) for w in column])
     print(f"vocabulary (train + dev): {len(vocab):,} words")
-    path = args.vectors or files.vectors_path(args.data_dir)
-    _, found = load_vectors(path, vocab, verbose=False)
-    print(coverage_report(vocab, found, path))
+    load_vectors(args.vectors or files.vectors_path(args.data_dir), vocab)     # prints its coverage
 
 
 if __name__ == "__main__":

@@ -111,18 +111,18 @@ def fine_tune(model, wordpiece, train, optimizer, schedule, state, args, made):
                                       pool=args.sort_pool)
         bar = files.Progress(len(pairs), f"teacher epoch {state['epoch'] + 1}", "sentences",
                              start=sum(len(b) for b in batches[:state["batch"]]))
-        for k in range(state["batch"] + 1, len(batches) + 1):
+        for k, batch in enumerate(batches[state["batch"]:], start=state["batch"] + 1):    # k: batches done
             model.train()
             with autocast(device, args.bf16):
-                logits = model(*bert_batch(wordpiece, [pairs[i] for i in batches[k - 1]], args.max_len, device))
-            loss = F.cross_entropy(logits.float(), torch.from_numpy(labels[batches[k - 1]]).to(device))
+                logits = model(*bert_batch(wordpiece, [pairs[i] for i in batch], args.max_len, device))
+            loss = F.cross_entropy(logits.float(), torch.from_numpy(labels[batch]).to(device))
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             schedule.step()
             state["step"] += 1
-            bar.update(len(batches[k - 1]))
+            bar.update(len(batch))
             if k in eval_at:
                 result = {d: metrics(args.task, teacher_logits(
                     model, wordpiece, data.teacher_texts(s, args.task), args.batch_size, args.max_len, args.bf16,

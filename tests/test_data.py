@@ -248,16 +248,20 @@ def test_wordpiece_matches_reference(minilm_folder):
         ids, types = wp.encode(c["text"], c.get("text_pair"), c.get("max_length", 10_000))
         if ids != expected or ("token_type_ids" in c and types != c.get("legacy_python_token_type_ids", c["token_type_ids"])):
             mismatches.append((c["text"], ids, expected))
-    assert not mismatches, mismatches[:3]
+    assert not mismatches, "\n".join(
+        [f"{len(mismatches)} of {len(cases)} cases differ; the first, as pieces (ours, then the reference):"]
+        + [f"{text!r}\n  {[pieces.get(i, i) for i in ours]}\n  {[pieces.get(i, i) for i in reference]}"
+           for pieces in [{i: w for w, i in wp.vocab.items()}] for text, ours, reference in mismatches[:3]])
 
 
 def test_wordpiece_details(minilm_folder):
     wp = data.WordPiece(Path(minilm_folder) / "vocab.txt")
-    assert wp.tokenize("the [MASK] movie") == ["the", "[MASK]", "movie"]
-    assert wp.tokenize("a" * 101) == ["[UNK]"]
+    assert wp.tokenize("the [MASK] movie") == ["the", "[MASK]", "movie"], "[MASK] stays one token"
+    assert wp.tokenize("a" * 101) == ["[UNK]"], "a word longer than max_word_chars is one [UNK]"
     # greedy longest match first: "##ffa" is in this vocabulary, so it wins over "##ff" + "##able"
     assert {"##ff", "##able", "##ffa", "##ble"} <= set(wp.vocab)
-    assert wp.tokenize("unaffable") == ["una", "##ffa", "##ble"]
+    assert wp.tokenize("unaffable") == ["una", "##ffa", "##ble"], \
+        "the longest piece in the vocabulary wins, and every piece after the first is looked up as ##piece"
 
 
 # --- batching ----------------------------------------------------------------------------------

@@ -35,11 +35,34 @@ def test_loss_is_eq1(alpha):
 
 
 def test_kl_loss_is_hinton():
-    s, t, T = torch.tensor([[1.0, -1.0, 0.0]]), torch.tensor([[2.0, 0.0, -1.0]]), 2.0
-    p = np.exp(t.numpy()[0] / T) / np.exp(t.numpy()[0] / T).sum()
-    q = np.exp(s.numpy()[0] / T) / np.exp(s.numpy()[0] / T).sum()
-    expected = T * T * float((p * np.log(p / q)).sum())
+    s = torch.tensor([[1.0, -1.0, 0.0], [0.5, 2.0, -0.5]])
+    t, T = torch.tensor([[2.0, 0.0, -1.0], [-1.0, 1.0, 3.0]]), 2.0
+    p = np.exp(t.numpy() / T) / np.exp(t.numpy() / T).sum(1, keepdims=True)
+    q = np.exp(s.numpy() / T) / np.exp(s.numpy() / T).sum(1, keepdims=True)
+    # summed over the classes, averaged over the batch of 2: a sum over the batch is twice this
+    expected = T * T * float((p * np.log(p / q)).sum(1).mean())
     assert distill.distill_loss(s, t, None, 0.0, "kl", T).item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_transfer_set():
+    vocab = data.Vocab(["good", "film", "bad", "plot"])
+    first, second = data.Words([["good", "film"], ["bad"]], vocab), data.Words([["plot"], ["film", "bad"]], vocab)
+    aug_first = data.Words([["[MASK]", "film"], ["bad", "plot", "good"], ["good"]], vocab)
+    aug_second = data.Words([["plot"], ["film"], ["bad"]], vocab)
+    logits = np.array([[-1.0, 2.0], [3.0, -3.0]], np.float32)       # the teacher disagrees with gold
+    aug_logits = np.array([[0.5, -0.5], [-0.2, 0.1], [1.0, 0.0]], np.float32)
+
+    def rows(words):
+        ids, lengths = words.batch(list(range(len(words.lengths))))
+        return [ids[i, :n].tolist() for i, n in enumerate(lengths)]
+    columns, labels, z = distill.transfer_set([first, second], [0, 1], logits, [aug_first, aug_second], aug_logits)
+    assert [rows(c) for c in columns] == [rows(first) + rows(aug_first), rows(second) + rows(aug_second)]
+    assert list(labels) == [0, 1, 0, 1, 0]              # gold labels, then the teacher's argmax
+    np.testing.assert_array_equal(z, np.concatenate([logits, aug_logits]))
+    columns, labels, z = distill.transfer_set([first, second], [0, 1], None)     # the baseline
+    assert [rows(c) for c in columns] == [rows(first), rows(second)] and list(labels) == [0, 1] and z is None
+    with pytest.raises(ValueError, match=r"\b3\b.*\b2\b|\b2\b.*\b3\b"):             # both counts named
+        distill.transfer_set([first, second], [0, 1], logits, [aug_first, aug_second], aug_logits[:2])
 
 
 def test_metrics_against_confusion_matrices():
@@ -281,5 +304,9 @@ def test_unwritable_out_fails_before_training_and_eval_finds_its_own_teacher(toy
         (run / "teacher" / name).write_bytes((toy / "teacher" / name).read_bytes())
     distill.main(["eval", "--run", str(run / "student")])          # the teacher beside the run
     assert "teacher_dev" in json.loads((run / "student" / "eval.json").read_text())
+    (run / "student" / "metrics.json").unlink()                     # as if killed before the end
+    capsys.readouterr()
+    distill.main(["eval", "--run", str(run / "student")])
+    assert "has not finished training" in capsys.readouterr().err
     with pytest.raises(SystemExit, match="non-empty sentences"):
         distill.main(["predict", "--run", str(run / "student"), ""])
