@@ -146,7 +146,8 @@ $(RUNS)/%/reported: $(RUNS)/%/student/eval.json $(RUNS)/%/baseline/metrics.json
 	@touch $@
 
 # A small run of the whole chain, for a class demo: the first 3,000 training sentences only (the
-# regime where distillation helps most), 10 augmented tries each, a 150/200 student.  Its
+# regime where distillation helps most; the teacher still labels the whole train split, of
+# which the student reads those 3,000), 10 augmented tries each, a 150/200 student.  Its
 # outputs stay in runs/quick, out of results/.
 quick:
 	$(MAKE) sst2 RUNS=$(RUNS)/quick RESULTS=$(RUNS)/quick LIMIT=3000 N_ITER=10 TEACHER_EPOCHS_sst2=3 EPOCHS_sst2=6 \
@@ -180,4 +181,4 @@ assignment: | $(if $(USE_VENV),$(VENV)/bin/pip)
 # Grading installs nothing: it runs the tests with what `make test` installed.
 grade:
 	@$(PY) -c "" 2>/dev/null || { echo "make grade: no $(PY) yet; make test installs what the tests need" >&2; exit 1; }
-	$(PY) classroom.py grade $(if $(SUBMISSIONS),--submissions $(SUBMISSIONS) --out $(GRADES) $(if $(ONLY),--only $(ONLY),),)
+	$(PY) classroom.py grade $(if $(SUBMISSIONS),--submissions $(SUBMISSIONS) --out $(GRADES) $(if $(ONLY),--only $(ONLY),),$(ONLY))

@@ -230,7 +230,7 @@ def main(argv=None):
         if out.exists() and files.matches(out.with_name(out.stem + ".json"), made, out) and not args.force:
             return print(f"{out} is made from these settings and inputs: nothing to do")
         write_augmented(args, made)
-    except (data.MissingDataError, data.GlueFormatError) as error:
+    except (FileNotFoundError, ValueError) as error:     # our messages name the file: no traceback
         sys.exit(f"augment.py: {error}")
 
 

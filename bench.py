@@ -153,7 +153,7 @@ def tables(args, rows, dev, n, logits, steps, wall):
         table += [f"| {k} | {v['seconds'] / 60:.1f} | {v['peak_rss_mb'] or '-'} |" for k, v in steps.items()]
     if wall:
         table.append(f"\nWall time of that `make sst2`, from a clean clone, installs included: "
-                     f"{wall['wall_seconds'] / 60:.1f} min: killed at batch {wall['killed_at_batch']:,} of the "
+                     f"{wall['wall_seconds'] / 60:.1f} min: killed at batch {wall.get('killed_at_batch', '?')} of the "
                      f"augmented logits after {wall['first_run_seconds'] / 60:.1f} min, then `make sst2` again, "
                      f"{wall['second_run_seconds'] / 60:.1f} min (`results/sst2/run_make_sst2.sh`).")
     return "\n".join(table)

@@ -158,7 +158,7 @@ NOT_GRADED = ("tests/test_parallel.py",)
 TEACHER_ONLY = ("tests/test_classroom.py", "tests/test_layout.py", "tests/hidden/")
 HIDDEN = "tests/hidden"
 
-# Seconds of CPU time a test may take when graded (the slowest takes about 3).  The CPU time of
+# Seconds of CPU time a test may take when graded (the slowest take a few).  The CPU time of
 # the test's own thread, not the clock's: a machine busy with other work must not fail a
 # correct exercise.
 TIMEOUT = 20.0

@@ -514,5 +514,5 @@ def main(argv=None):
 if __name__ == "__main__":
     try:
         main()
-    except (MissingDataError, GlueFormatError) as error:     # a clear message, not a traceback
+    except (FileNotFoundError, ValueError) as error:     # our messages name the file: no traceback
         sys.exit(f"error: {error}")

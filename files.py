@@ -372,7 +372,7 @@ def writable(folder, stale=None):
     folder = Path(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / (".write-test" + PART)
+        probe = folder / f".write-test-{os.getpid()}{PART}"     # one per process: torchrun's ranks
         probe.write_text("")
         probe.unlink()
         if stale is not None:

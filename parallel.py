@@ -22,6 +22,8 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+import files
+
 
 class Ranks:
     """This process's place among the processes: rank, world size, device, main."""
@@ -85,11 +87,12 @@ def shard_cuts(batches, lengths, world):
         + [len(batches)]
 
 
-def logits_by_rank(ranks, compute, batches, lengths, out, classes):
+def logits_by_rank(ranks, compute, batches, lengths, out, classes, made=None):
     """compute(rows, path, desc) -> (logits, seconds) fills the .npy at path for those rows,
     resumably, in length-sorted batches (`batches`, as compute cuts them for all rows).  One process computes every row into out.  Under torchrun each rank fills its
     own `<out>.rank<r>of<N>.npy` with the very batches a single process would run, and rank 0
-    gathers them into out.  Returns (logits, seconds) on rank 0, (None, seconds) elsewhere."""
+    gathers them into out; a finished shard is kept only when its manifest is `made`.  Returns
+    (logits, seconds) on rank 0, (None, seconds) elsewhere."""
     out = Path(out)
     stale = [p.name for p in out.parent.glob(out.name + ".rank*") if f"of{ranks.world}." not in p.name]
     if stale:
@@ -103,16 +106,19 @@ def logits_by_rank(ranks, compute, batches, lengths, out, classes):
     cuts = shard_cuts(batches, lengths, ranks.world)
     rows = [[i for b in batches[lo:hi] for i in b] for lo, hi in zip(cuts, cuts[1:])]
     parts = [Path(f"{out}.rank{r}of{ranks.world}.npy") for r in range(ranks.world)]
-    if not parts[ranks.rank].exists():
+    recipe = Path(f"{parts[ranks.rank]}.finished.json")     # what a finished shard was made from
+    if not (parts[ranks.rank].exists() and files.matches(recipe, made, parts[ranks.rank])):
         compute(rows[ranks.rank], parts[ranks.rank], f"logits, rank {ranks.rank} of {ranks.world}")
+        files.save_json(recipe, {"manifest": made})
     dist.barrier()
     if not ranks.main:
         return None, time.time() - t0
     result = np.zeros((len(lengths), classes), dtype=np.float32)
     for r in range(ranks.world):
         result[rows[r]] = np.load(parts[r])
-    np.save(str(out) + ".merged.npy", result)
-    Path(str(out) + ".merged.npy").replace(out)
+    with files.atomic(out) as part, open(part, "wb") as f:
+        np.save(f, result)
     for part in parts:
         part.unlink()
+        Path(f"{part}.finished.json").unlink()
     return result, time.time() - t0

@@ -26,20 +26,21 @@ def cmd_sweep(args):
     files.start(args)
     out = Path(args.out)
     if args.plot_only:
-        return plot_sweep(out, files.read_json(out / "sweep.json")["results"], args.task)
+        return plot_sweep(out, files.read_json(out / "sweep.json")["results"], args.task, args.data_dir)
     results = []
     for alpha in args.alphas:
-        run_args = argparse.Namespace(**{**vars(args), "alpha": alpha, "out": str(out / f"alpha_{alpha:g}"),
+        student = {k: v for k, v in vars(args).items() if k not in ("alphas", "plot_only")}
+        run_args = argparse.Namespace(**{**student, "alpha": alpha, "out": str(out / f"alpha_{alpha:g}"),
                                          "no_distill": False, "cmd": "student"})
         distill.cmd_student(run_args)
         m = files.read_json(out / f"alpha_{alpha:g}" / "metrics.json")
         results.append({"alpha": alpha, "dev": {d: distill.score(r, args.task) for d, r in m["dev"].items()},
                         "curve": m["curve"]})
     files.save_json(out / "sweep.json", {"results": results, **files.provenance(args)})
-    plot_sweep(out, results, args.task)
+    plot_sweep(out, results, args.task, args.data_dir)
 
 
-def plot_sweep(out, results, task_key):
+def plot_sweep(out, results, task_key, data_dir=None):
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -52,7 +53,7 @@ def plot_sweep(out, results, task_key):
     fig, ax = plt.subplots(figsize=(5, 3.5))
     # One standard error of an accuracy on n dev examples, sqrt(p (1 - p) / n): differences
     # inside the bars are noise (872 SST-2 dev sentences: about 1.1 points).
-    n = len(data.load_split(task_key, dev, None).label)
+    n = len(data.load_split(task_key, dev, data_dir).label)
     scores = np.array([r["dev"][dev] for r in results])
     ax.errorbar([r["alpha"] for r in results], 100 * scores, yerr=100 * np.sqrt(scores * (1 - scores) / n),
                 fmt="o-", capsize=3)
@@ -103,7 +104,8 @@ def cmd_report(args):
     }
     result["seconds"]["total"] = round(sum(result["seconds"].values()), 1)
     if (run / "make_wall.json").exists():        # written by results/sst2/run_make_sst2.sh
-        result["make_wall"] = {k: v for k, v in read("make_wall.json").items() if k.endswith("seconds")}
+        result["make_wall"] = {k: v for k, v in read("make_wall.json").items()
+                               if k.endswith("seconds") or k == "killed_at_batch"}
     files.save_json(out / f"{args.task}.json", result)
     for name in ("teacher", "student", "baseline"):
         files.save_json(out / args.task / f"{name}.json", steps[name])
@@ -214,5 +216,5 @@ def main(argv=None):
 if __name__ == "__main__":
     try:
         main()
-    except (data.MissingDataError, data.GlueFormatError) as error:
+    except (FileNotFoundError, ValueError) as error:
         sys.exit(f"error: {error}")

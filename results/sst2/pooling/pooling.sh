@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The other pooling: make's student and baseline with max-pooling over the BiLSTM's states
 # (`--pooling max`) instead of the paper's final states, on the same teacher, augmented
-# sentences and logits, copied from runs/sst2 (with their times, so make redoes none of them).
+# sentences and logits, copied from runs/sst2 (their manifests match, so make redoes none of them).
 # Run it from the repository root after `make sst2`:
 #     bash results/sst2/pooling/pooling.sh
 # It writes results/sst2/pooling/sst2.json and sst2/{teacher,student,baseline}.json, to be read
