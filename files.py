@@ -100,17 +100,9 @@ def fetch_glue(name, data_dir):
     glue = Path(data_dir) / "glue"
     if name != "MRPC":
         url = GLUE_URL + GLUE_ZIPS[name]
-        zip_path = download(url, glue / GLUE_ZIPS[name])
-        stem = Path(url).stem                      # QQP-clean.zip's folder goes into QQP/
-        with zipfile.ZipFile(zip_path) as z:
-            for member in z.infolist():
-                inside = member.filename
-                if inside.startswith(stem + "/"):
-                    inside = name + inside[len(stem):]
-                if not member.is_dir():
-                    with z.open(member) as source:
-                        add_missing(glue / inside, source)
-        zip_path.unlink()
+        glue.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=glue) as tmp:          # never over a zip the user has
+            unpack_missing(download(url, Path(tmp) / GLUE_ZIPS[name]), glue, Path(url).stem, name)
         return
     mrpc = glue / "MRPC"
     mrpc.mkdir(parents=True, exist_ok=True)
@@ -127,6 +119,18 @@ def fetch_glue(name, data_dir):
     for file_name, table in tables.items():
         text = "".join("\t".join(r) + "\n" for r in table)
         add_missing(mrpc / file_name, io.BytesIO(text.encode("utf-8")))
+
+
+def unpack_missing(zip_path, glue, stem, name):
+    """The zip's files that glue/ does not have yet (its folder `stem`/ goes into `name`/)."""
+    with zipfile.ZipFile(zip_path) as z:
+        for member in z.infolist():
+            inside = member.filename
+            if inside.startswith(stem + "/"):
+                inside = name + inside[len(stem):]
+            if not member.is_dir():
+                with z.open(member) as source:
+                    add_missing(glue / inside, source)
 
 
 def add_missing(path, source):
