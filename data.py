@@ -505,9 +505,8 @@ def main(argv=None):
     lengths = [len(w) for column in train_words for w in column]
     print("train words per sentence: " + ", ".join(
         f"p{q} {np.percentile(lengths, q):.0f}" for q in (50, 90, 95, 99, 100)))
-    dev_words = [task_tokens(splits[d], args.task) for d in dev_splits(args.task)]
-    vocab = Vocab.build([w for column in train_words + sum(dev_words, []) for w in column])
-    print(f"vocabulary (train + dev): {len(vocab):,} words")
+    vocab = task_vocab(args.task, args.data_dir)          # the student's: train, dev and test
+    print(f"vocabulary (train, dev and test): {len(vocab):,} words")
     load_vectors(args.vectors or files.vectors_path(args.data_dir), vocab)     # prints its coverage
 
 
