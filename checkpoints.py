@@ -123,6 +123,14 @@ def load_state(model, state):
     return model
 
 
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "teacher.pt")    # first found wins
+
+
+def weights_in(folder):
+    """The weights file of a checkpoint folder, or None."""
+    return next((folder / name for name in WEIGHT_FILES if (folder / name).exists()), None)
+
+
 def _read_weights(folder_or_url, file_name=None):
     src = str(folder_or_url)
     if src.startswith(("http://", "https://")):
@@ -130,12 +138,9 @@ def _read_weights(folder_or_url, file_name=None):
                                                   map_location="cpu", progress=True, weights_only=True)
     path = Path(src)
     if path.is_dir():
-        for candidate in ("model.safetensors", "pytorch_model.bin", "teacher.pt"):
-            if (path / candidate).exists():
-                path = path / candidate
-                break
-        else:
-            raise FileNotFoundError(f"{src}: no model.safetensors, pytorch_model.bin or teacher.pt")
+        path = weights_in(path)
+        if path is None:
+            raise FileNotFoundError(f"{src}: no {', '.join(WEIGHT_FILES)}")
     if path.suffix == ".safetensors":
         return read_safetensors(path)
     return torch.load(path, map_location="cpu", weights_only=True)
@@ -248,6 +253,5 @@ def weights_file(source):
     src = str(resolve_teacher(source))
     path = Path(src)
     if path.is_dir():
-        found = [path / n for n in ("model.safetensors", "pytorch_model.bin", "teacher.pt") if (path / n).exists()]
-        return found[0] if found else path
+        return weights_in(path) or path
     return path if path.exists() else src

@@ -380,7 +380,7 @@ def cmd_eval(args):
     report = {"run": args.run, **files.provenance(args)}
     teacher_dir = args.teacher_dir or Path(args.run).parent / "teacher"     # the run's own task's
     bert = None
-    if (Path(teacher_dir) / "teacher.pt").exists():       # loaded once, for every dev split
+    if args.teacher_dir or (Path(teacher_dir) / "teacher.pt").exists():    # loaded once, for every dev split
         bert, vocab_path = checkpoints.load_teacher(teacher_dir, len(task.labels))
         bert, wordpiece = bert.to(device), data.WordPiece(vocab_path)
     for d in data.dev_splits(task_key):
