@@ -10,6 +10,7 @@
 #   make sst2          the whole chain on SST-2 (about 40 minutes on 2 CPU cores)
 #   make mrpc rte      the pair tasks;  make qqp mnli  need the GLUE files (see README)
 #   make quick         a tiny configuration of the whole chain, for a class demo (minutes)
+#   make seeds TASK=sst2   the student and baseline with seeds 1 and 2 too (SEEDS="0 1 2")
 #   make test          the tests;  make bench  the speed table (the paper's Table 2)
 #
 # Every setting lives here, once.  distill.py's own defaults are the paper's (Adadelta, batch 50,
@@ -95,7 +96,7 @@ LAUNCH := $(if $(filter-out 1,$(NPROC) $(NNODES)),$(PY) -m torch.distributed.run
 DATA := $(if $(DATA_DIR),--data-dir $(DATA_DIR),)
 TASKS := sst2 mrpc rte qqp mnli
 
-.PHONY: $(TASKS) quick test bench clean assignment grade CHECK
+.PHONY: $(TASKS) quick seeds test bench clean assignment grade CHECK
 CHECK:                           # a prerequisite that is always out of date: the steps always run
 .SECONDARY:                      # keep every intermediate file: they are the checkpoints
 
@@ -142,17 +143,22 @@ $(RUNS)/%/logits/augmented.npy: CHECK $(RUNS)/%/teacher/metrics.json $(RUNS)/%/a
 	$(LAUNCH) distill.py logits --task $* $(DATA) --teacher-dir $(RUNS)/$*/teacher \
 	  --input $(RUNS)/$*/augmented.tsv --out $@
 
+# The student and the baseline of a task, a seed and a folder: $(call student,TASK,SEED,OUT).
+student = $(LAUNCH) distill.py student --task $(1) $(DATA) $(SIZE_$(1)) $(STUDENT_FLAGS) --epochs $(EPOCHS_$(1)) \
+  --alpha $(ALPHA) --train-logits $(RUNS)/$(1)/logits/train.npy --augmented $(RUNS)/$(1)/augmented.tsv \
+  --augmented-logits $(RUNS)/$(1)/logits/augmented.npy --limit $(LIMIT) --seed $(2) --out $(3)
+baseline = $(LAUNCH) distill.py student --task $(1) $(DATA) --no-distill $(SIZE_$(1)) $(STUDENT_FLAGS) \
+  $(BASELINE_FLAGS) --limit $(LIMIT) --seed $(2) --out $(3)
+
 $(RUNS)/%/student/metrics.json: CHECK $(RUNS)/%/logits/train.npy $(RUNS)/%/logits/augmented.npy
-	$(LAUNCH) distill.py student --task $* $(DATA) $(SIZE_$*) $(STUDENT_FLAGS) --epochs $(EPOCHS_$*) --alpha $(ALPHA) \
-	  --train-logits $(RUNS)/$*/logits/train.npy --augmented $(RUNS)/$*/augmented.tsv \
-	  --augmented-logits $(RUNS)/$*/logits/augmented.npy --limit $(LIMIT) --seed $(SEED) --out $(@D)
+	$(call student,$*,$(SEED),$(@D))
 
 $(RUNS)/%/baseline/metrics.json: CHECK
-	$(LAUNCH) distill.py student --task $* $(DATA) --no-distill $(SIZE_$*) $(STUDENT_FLAGS) $(BASELINE_FLAGS) \
-	  --limit $(LIMIT) --seed $(SEED) --out $(@D)
+	$(call baseline,$*,$(SEED),$(@D))
 
-$(RUNS)/%/student/eval.json: $(RUNS)/%/student/metrics.json $(RUNS)/%/teacher/metrics.json
-	$(PY) distill.py eval --run $(@D) --teacher-dir $(RUNS)/$*/teacher --errors 50 --submit $(RUNS)/$*
+# The student, the baseline and the teacher on dev, and their GLUE test files in glue/<name>/.
+$(RUNS)/%/student/eval.json: $(RUNS)/%/student/metrics.json $(RUNS)/%/baseline/metrics.json $(RUNS)/%/teacher/metrics.json
+	$(PY) distill.py eval --run $(@D) $(RUNS)/$*/baseline --teacher-dir $(RUNS)/$*/teacher --errors 50 --submit $(RUNS)/$*/glue
 
 # The last step writes $(RESULTS)/<task>.json and the README tables; its stamp lives in $(RUNS),
 # because results/ ships with the repository and a fresh clone must still run the chain.
@@ -168,6 +174,18 @@ quick:
 	$(MAKE) sst2 RUNS=$(RUNS)/quick RESULTS=$(RUNS)/quick LIMIT=3000 N_ITER=10 TEACHER_EPOCHS_sst2=3 SORT_POOL_sst2=1 EPOCHS_sst2=6 \
 	  STUDENT_FLAGS="--optimizer adam --lr 1e-3 --batch-size 64 --hidden 150 --fc 200" \
 	  BASELINE_FLAGS="--dropout 0.5 --epochs 20"
+
+# The student and the baseline again with other seeds, on the same teacher and logits (its
+# make <task> run is SEED's): make seeds TASK=mrpc.  Each lands in runs/<task>/seeds/<seed>/;
+# report.py then gives the mean and standard deviation over seeds and the gain of distillation
+# with its 95% interval.
+TASK  ?= sst2
+SEEDS ?= 0 1 2
+seeds: $(RUNS)/$(TASK)/reported
+	@for s in $(filter-out $(SEED),$(SEEDS)); do \
+	  echo "seed $$s" && $(call student,$(TASK),$$s,$(RUNS)/$(TASK)/seeds/$$s/student) && \
+	  $(call baseline,$(TASK),$$s,$(RUNS)/$(TASK)/seeds/$$s/baseline) || exit 1; done
+	$(PY) report.py results --task $(TASK) --runs $(RUNS) --out $(RESULTS)
 
 test: $(INSTALLED)
 	$(PY) -m pytest -q tests

@@ -5,11 +5,11 @@ One script, one sub-command per step of the method, each runnable on its own:
     python distill.py teacher --task sst2     # fine-tune BERT on the task (the teacher)
     python distill.py logits  --task sst2 --input runs/sst2/augmented.tsv   # cache its logits
     python distill.py student --task sst2     # train the BiLSTM on them (Eq. 1); --no-distill: labels only
-    python distill.py eval    --run runs/sst2/student     # metrics, errors, GLUE test file; also: predict
+    python distill.py eval    --run runs/sst2/student runs/sst2/baseline   # metrics, errors, GLUE files
 
-Every step prints its configuration at start and saves it, with its metrics, the exact command
-and a manifest of its inputs, as JSON beside its output; run again, it resumes where it stopped.
-Under `torchrun` the logits and student steps run as several processes: parallel.py is the hook.
+Every step prints its settings and saves them with its metrics, command and input manifest beside
+its output; run again, it resumes.  Under `torchrun` the logits and student steps run as several
+processes: parallel.py is the hook.
 """
 import sys
 import time
@@ -77,11 +77,10 @@ def cmd_teacher(args):
     files.writable(out, stale=out / "metrics.json")
     train = data.head(data.load_split(args.task, "train", args.data_dir), args.limit)
     model, vocab_path = checkpoints.load_teacher(args.teacher, len(data.TASKS[args.task].labels))
-    decay = [p for p in model.parameters() if p.ndim > 1]
-    no_decay = [p for p in model.parameters() if p.ndim <= 1]      # biases and LayerNorms
-    # fused: one kernel updates every tensor (the same AdamW update), a fraction of the cost on a CPU
-    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
-                                   {"params": no_decay, "weight_decay": 0.0}], lr=args.lr, fused=True)
+    # No weight decay on biases and LayerNorms; fused: one kernel updates every tensor, a fraction of the CPU's time.
+    groups = [{"params": [p for p in model.parameters() if p.ndim > 1], "weight_decay": args.weight_decay},
+              {"params": [p for p in model.parameters() if p.ndim <= 1], "weight_decay": 0.0}]
+    optimizer = torch.optim.AdamW(groups, lr=args.lr, fused=True)
     steps_per_epoch = -(-len(train) // args.batch_size)
     total, warmup = steps_per_epoch * args.epochs, int(args.warmup * steps_per_epoch * args.epochs)
     schedule = torch.optim.lr_scheduler.LambdaLR(
@@ -124,12 +123,13 @@ def fine_tune(model, wordpiece, train, optimizer, schedule, state, args, made):
             state["step"] += 1
             bar.update(len(batch))
             if k in eval_at:
-                result = {d: metrics(args.task, teacher_logits(
-                    model, wordpiece, data.teacher_texts(s, args.task), args.batch_size, args.max_len, args.bf16,
-                    device, desc=f" eval {d}")[0].argmax(1), s.label) for d, s in dev.items()}
+                predicted = {d: teacher_logits(model, wordpiece, data.teacher_texts(s, args.task), args.batch_size,
+                                               args.max_len, args.bf16, device, desc=f" eval {d}")[0].argmax(1)
+                             for d, s in dev.items()}
+                result = {d: metrics(args.task, predicted[d], s.label) for d, s in dev.items()}
                 main = score(result[data.dev_splits(args.task)[0]], args.task)
-                state["history"].append({"epoch": state["epoch"] + k / per_epoch, "step": state["step"],
-                                         "loss": loss.item(), "dev": result})
+                state["history"].append({"epoch": state["epoch"] + k / per_epoch, "step": state["step"], "loss": loss.item(),
+                                         "dev": result, "predictions": {d: "".join(map(str, p)) for d, p in predicted.items()}})
                 print(f"\nstep {state['step']}: dev {data.TASKS[args.task].metric} {100 * main:.2f}", file=sys.stderr)
                 if state["best"] is None or main > state["best"]:
                     state["best"] = main
@@ -352,11 +352,13 @@ def train_student(model, examples, vocab, args, made, ranks):
 
 def evaluate_student(model, dev_columns, dev, args, state, train_loss, out, n):
     """Dev metrics into the learning curve; the best student so far kept as student.pt."""
-    result = {d: metrics(args.task, predict_student(model, dev_columns[d], args.device).argmax(1), s.label)
-              for d, s in dev.items()}
+    predicted = {d: predict_student(model, dev_columns[d], args.device).argmax(1) for d in dev}
+    result = {d: metrics(args.task, predicted[d], s.label) for d, s in dev.items()}
     main = score(result[data.dev_splits(args.task)[0]], args.task)
-    state["curve"].append({"step": state["step"], "epoch": state["step"] * args.batch_size / n,
-                           "train_loss": train_loss, "dev": {d: score(m, args.task) for d, m in result.items()}})
+    # Each evaluation's predictions too: report.py picks a checkpoint on one half of dev and scores it on the other.
+    state["curve"].append({"step": state["step"], "epoch": state["step"] * args.batch_size / n, "train_loss": train_loss,
+                           "dev": {d: score(m, args.task) for d, m in result.items()},
+                           "predictions": {d: "".join(map(str, p)) for d, p in predicted.items()}})
     print(f"\nstep {state['step']}: train loss {train_loss:.4f}, dev {100 * main:.2f}", file=sys.stderr)
     if state["best"] is None or main > state["best"]:
         state["best"], state["bad_evals"] = main, 0
@@ -371,44 +373,45 @@ def evaluate_student(model, dev_columns, dev, args, state, train_loss, out, n):
 # Step 5: evaluation as in the paper (section 4), error analysis, GLUE test files.
 
 def cmd_eval(args):
+    """Dev metrics, errors and GLUE test files of each run, and the teacher's (run once for all)."""
     t0 = files.start(args, torch.manual_seed)
-    model, vocab, cfg = checkpoints.load_student(args.run, args.device)
-    if not (Path(args.run) / "metrics.json").exists():
-        print(f"warning: {args.run} has not finished training: evaluating its best student so far", file=sys.stderr)
-    task_key, device = cfg["task"], torch.device(args.device)
-    task = data.TASKS[task_key]
-    report = {"run": args.run, **files.provenance(args)}
-    teacher_dir = args.teacher_dir or Path(args.run).parent / "teacher"     # the run's own task's
-    bert = None
-    if args.teacher_dir or (Path(teacher_dir) / "teacher.pt").exists():    # loaded once, for every dev split
+    students = {run: checkpoints.load_student(run, args.device) for run in args.run}
+    if len({c["task"] for _, _, c in students.values()}) > 1 or len({Path(r).name for r in args.run} - {"teacher"}) < len(args.run):
+        raise ValueError(f"eval: the runs {args.run} must be students of one task, in folders of different names")
+    cfg, device = students[args.run[0]][2], torch.device(args.device)
+    task_key, task = cfg["task"], data.TASKS[cfg["task"]]
+    reports = {run: {"run": run, **files.provenance(args)} for run in args.run}
+    for run in [r for r in args.run if not (Path(r) / "metrics.json").exists()]:
+        print(f"warning: {run} has not finished training: evaluating its best student so far", file=sys.stderr)
+    teacher_dir, bert = args.teacher_dir or Path(args.run[0]).parent / "teacher", None   # the runs' own task's
+    if args.teacher_dir or (Path(teacher_dir) / "teacher.pt").exists():    # loaded once, for every split
         bert, vocab_path = checkpoints.load_teacher(teacher_dir, len(task.labels))
         bert, wordpiece = bert.to(device), data.WordPiece(vocab_path)
-    for d in data.dev_splits(task_key):
+    tests = dict(task.submission) if args.submit else {}
+    for d in [*data.dev_splits(task_key), *tests]:
         split = data.load_split(task_key, d, cfg["data_dir"])
-        predictions = predict_student(model, data.words_of(split, task_key, vocab), device).argmax(1)
-        report[d] = metrics(task_key, predictions, split.label)
-        print(f"{d}: " + ", ".join(f"{k} {100 * report[d][k]:.2f}" for k in ("acc", "f1") if k in report[d])
-              + f"; confusion (rows gold {list(task.labels)}) {report[d]['confusion']}")
-        teacher = None
+        predicted = {Path(run).name: predict_student(model, data.words_of(split, task_key, vocab), device).argmax(1)
+                     for run, (model, vocab, _) in students.items()}
         if bert is not None:
-            teacher = teacher_logits(bert, wordpiece, data.teacher_texts(split, task_key), 128, 128,
-                                     device.type == "cpu", device, desc=f"teacher on {d}")[0].argmax(1)
-            report[f"teacher_{d}"] = metrics(task_key, teacher, split.label)
-        if args.errors:
-            write_errors(Path(args.run) / f"errors_{d}.tsv", split, predictions, teacher, task, args.errors)
-    for split_name, file_name in task.submission if args.submit else ():
-        split = data.load_split(task_key, split_name, cfg["data_dir"])
-        predictions = predict_student(model, data.words_of(split, task_key, vocab), device).argmax(1)
-        files.write_tsv(Path(args.submit) / file_name, ["index", "prediction"],
-                        [[i, task.labels[p]] for i, p in zip(split.index, predictions)])
-        print(f"GLUE test file ({len(split):,} rows) -> {Path(args.submit) / file_name}")
-    report["seconds"] = time.time() - t0
-    files.save_json(Path(args.run) / "eval.json", report)
+            predicted["teacher"] = teacher_logits(bert, wordpiece, data.teacher_texts(split, task_key), 128, 128,
+                                                  device.type == "cpu", device, desc=f"teacher on {d}")[0].argmax(1)
+        for run in args.run if d not in tests else ():
+            reports[run][d] = metrics(task_key, predicted[Path(run).name], split.label)
+            if bert is not None:
+                reports[run][f"teacher_{d}"] = metrics(task_key, predicted["teacher"], split.label)
+            print(f"{run} {d}: " + ", ".join(f"{k} {100 * v:.2f}" for k, v in reports[run][d].items() if k in ("acc", "f1")))
+            if args.errors:
+                write_errors(Path(run) / f"errors_{d}.tsv", split, predicted[Path(run).name], predicted.get("teacher"),
+                             task, args.errors)
+        for name, labels in predicted.items() if d in tests else ():     # GLUE's: <submit>/<name>/<file>
+            files.write_tsv(Path(args.submit) / name / tests[d], ["index", "prediction"],
+                            [[i, task.labels[p]] for i, p in zip(split.index, labels)])
+    for run in args.run:
+        files.save_json(Path(run) / "eval.json", {**reports[run], "seconds": time.time() - t0})
 
 
 def write_errors(path, split, predictions, teacher, task, limit):
-    """The misclassified examples, with what the teacher said: where does the student fail the
-    teacher, and where do both fail?"""
+    """The misclassified examples beside the teacher's answers: where the student fails it, where both fail."""
     wrong = [i for i in range(len(split)) if predictions[i] != split.label[i]][:limit]
     name = lambda y: task.labels[y] if y is not None else ""       # noqa: E731
     files.write_tsv(path, ["gold", "teacher", "student", "text_a"] + ["text_b"] * bool(split.text_b),
@@ -433,8 +436,6 @@ def cmd_predict(args):
     for line, p in zip(lines, probabilities):
         print(f"{task.labels[p.argmax()]}\t" + " ".join(f"{l}:{q:.3f}" for l, q in zip(task.labels, p)) + f"\t{line}")
 
-
-# ----------------------------------------------------------------------------------------------
 
 def main(argv=None):
     args = flags.parse(argv)        # every flag, with the paper's settings as defaults: flags.py

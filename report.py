@@ -8,6 +8,7 @@ Every number in README.md and results/ is read from the JSON each step wrote bes
 (nothing is typed by hand).  matplotlib is optional: without it the sweep keeps its numbers.
 """
 import argparse
+import shutil
 import sys
 from pathlib import Path
 
@@ -98,17 +99,35 @@ def cmd_report(args):
         "augmented": {k: steps["augment"][k] for k in ("originals", "written", "ratio")},
         "seconds": {name: round(s["seconds"], 1) for name, s in steps.items()},
         "peak_rss_mb": {name: s.get("peak_rss_mb") for name, s in steps.items()},
+        # What each step got through per second here, so that anyone can scale the times above
+        # to their own machine (a student's sentences count every epoch).
+        "sentences_per_second": {name: s.get("sentences_per_second") for name, s in steps.items()
+                                 if s.get("sentences_per_second")},
         "configs": {name: s["config"] for name, s in steps.items() if name != "eval"},
         "commands": {name: s.get("command") for name, s in steps.items()},
         "git_commits": {name: s.get("git_commit") for name, s in steps.items()},
     }
     result["seconds"]["total"] = round(sum(result["seconds"].values()), 1)
+    result["seeds"] = over_seeds(run, steps, args.task)
+    result["cross_selected"] = {
+        d: {who: cross_selected(evaluations, data.load_split(args.task, d, steps["teacher"]["config"]["data_dir"]).label,
+                                args.task, d)
+            for who, evaluations in (("teacher", steps["teacher"]["history"]), ("baseline", steps["baseline"]["curve"]),
+                                     ("student", steps["student"]["curve"]))
+            if all("predictions" in e for e in evaluations)} for d in dev}
     if (run / "make_wall.json").exists():        # written by results/sst2/run_make_sst2.sh
         result["make_wall"] = {k: v for k, v in read("make_wall.json").items()
                                if k.endswith("seconds") or k == "killed_at_batch"}
     files.save_json(out / f"{args.task}.json", result)
     for name in ("teacher", "student", "baseline"):
         files.save_json(out / args.task / f"{name}.json", steps[name])
+    # The eval step's outputs as they are: its report, the errors, the GLUE test files of the
+    # teacher, the student and the baseline.
+    made = {p: p.name for p in [run / "student" / "eval.json", *(run / "student").glob("errors_*.tsv")] if p.exists()}
+    made.update({p: p.relative_to(run) for p in (run / "glue").glob("*/*.tsv")})     # glue/<name>/<file>
+    for path, name in made.items():
+        (out / args.task / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, out / args.task / name)
     for d in dev:
         row = result["dev"][d]
         print(f"{args.task} {d}: " + ", ".join(
@@ -116,6 +135,56 @@ def cmd_report(args):
     print(f"-> {out / args.task}.json")
     if out.resolve() == RESULTS.resolve():       # not for `make quick` and other side runs
         update_readme("results", results_table(out))
+
+
+def cross_selected(evaluations, labels, task, split, seed=0):
+    """A dev score no example of which helped choose the checkpoint it scores: dev is split at
+    random into two halves; the evaluation (of those made during training) best on one half is
+    scored on the other, both ways round, and the two scores averaged.  Ties go to the earliest
+    evaluation.  The dev-selected figure (the best evaluation on all of dev) is the luckiest of
+    them and flatters small dev sets."""
+    labels = np.asarray(labels)
+    order = np.random.default_rng(seed).permutation(len(labels))
+    halves = (order[:len(order) // 2], order[len(order) // 2:])
+    predictions = [np.array([int(c) for c in e["predictions"][split]]) for e in evaluations]
+    on = lambda rows, p: distill.score(distill.metrics(task, p[rows], labels[rows]), task)     # noqa: E731
+    scores = []
+    for pick, judge in (halves, halves[::-1]):
+        best = max(range(len(predictions)), key=lambda k: (on(pick, predictions[k]), -k))
+        scores.append(on(judge, predictions[best]))
+    return float(np.mean(scores))
+
+
+# Student's t for a 95% interval, by degrees of freedom (seeds - 1).
+T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228}
+
+
+def over_seeds(run, steps, task):
+    """The student and the baseline over seeds: make's own run and each runs/<task>/seeds/<s>/
+    (make seeds) trained with the same settings but the seed.  Mean and standard deviation of
+    the main dev score, and the gain of distillation (student minus baseline of the same seed)
+    with its 95% interval.  None with fewer than two seeds."""
+    main = data.dev_splits(task)[0]
+    setting = lambda c: {k: v for k, v in c.items() if k not in ("seed", "out")}     # noqa: E731
+    scores = {}
+    for who in ("student", "baseline"):
+        scores[who] = {steps[who]["config"]["seed"]: distill.score(steps[who]["dev"][main], task)}
+        for path in sorted((run / "seeds").glob(f"*/{who}/metrics.json")):
+            m = files.read_json(path)
+            if setting(m["config"]) != setting(steps[who]["config"]):
+                print(f"{path} was trained with other settings than {run / who}: left out", file=sys.stderr)
+            else:
+                scores[who][m["config"]["seed"]] = distill.score(m["dev"][main], task)
+    seeds = sorted(set(scores["student"]) & set(scores["baseline"]))
+    if len(seeds) < 2:
+        return None
+    gains = np.array([scores["student"][k] - scores["baseline"][k] for k in seeds])
+    half = T95.get(len(seeds) - 1, 1.96) * gains.std(ddof=1) / np.sqrt(len(seeds))
+    summary = {"seeds": seeds, "gain_mean": gains.mean(), "gain_ci95": [gains.mean() - half, gains.mean() + half]}
+    for who in ("student", "baseline"):
+        values = np.array([scores[who][k] for k in seeds])
+        summary.update({who: values.tolist(), f"{who}_mean": values.mean(), f"{who}_sd": values.std(ddof=1)})
+    return {k: (float(v) if isinstance(v, np.floating) else v) for k, v in summary.items()}
 
 
 # What Tang et al. (2019, Table 1; test sets, BERT-large teacher) and the seed replication
@@ -137,10 +206,20 @@ def results_table(results_dir):
             continue
         r = files.read_json(path)
         teacher = r["configs"]["teacher"]["teacher"]
-        for d, row in r["dev"].items():
+        seeds = r.get("seeds")
+        spread = lambda who: (f"; {100 * seeds[who + '_mean']:.1f} ± {100 * seeds[who + '_sd']:.1f} over "  # noqa: E731
+                              f"{len(seeds['seeds'])} seeds" if seeds else "")
+        gain = (f" (gain {100 * seeds['gain_mean']:+.1f}, 95% interval {100 * seeds['gain_ci95'][0]:+.1f} to "
+                f"{100 * seeds['gain_ci95'][1]:+.1f})" if seeds else "")
+        for k, (d, row) in enumerate(r["dev"].items()):
             name = data.TASKS[task_key].name + ("" if d == "dev" else f" {d.replace('dev_', '')}")
-            lines.append(f"| {name} | {fmt(row['teacher'])} ({teacher}) | {fmt(row['baseline'])} | "
-                         f"{fmt(row['student'])} | {THEIRS.get(d if task_key == 'mnli' else task_key)} |")
+            first = k == 0          # the seeds are scored on the main dev split
+            cross = r.get("cross_selected", {}).get(d, {})
+            cell = lambda who: fmt(row[who]) + (f" [{100 * cross[who]:.1f}]" if who in cross else "")  # noqa: E731
+            lines.append(f"| {name} | {cell('teacher')} ({teacher}) | {cell('baseline')}"
+                         f"{spread('baseline') if first else ''} | {cell('student')}"
+                         f"{spread('student') + gain if first else ''} | "
+                         f"{THEIRS.get(d if task_key == 'mnli' else task_key)} |")
     return "\n".join(lines)
 
 

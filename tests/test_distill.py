@@ -163,14 +163,24 @@ def test_eval_errors_submission_and_predict(toy, capsys):
     distill.main(["student", "--task", "sst2", "--data-dir", str(toy), "--train-logits", str(toy / "train.npy"),
                   "--augmented", "", "--optimizer", "adam", "--lr", "0.01", "--hidden", "8", "--fc", "8",
                   "--batch-size", "16", "--epochs", "3", "--out", str(toy / "s")])
-    distill.main(["eval", "--run", str(toy / "s"), "--errors", "5", "--teacher-dir", str(toy / "teacher"),
-                  "--submit", str(toy / "glue_out")])
-    report = json.loads((toy / "s" / "eval.json").read_text())
-    best = json.loads((toy / "s" / "metrics.json").read_text())
-    assert report["dev"]["acc"] == best["dev"]["dev"]["acc"]          # eval agrees with training
-    lines = (toy / "glue_out" / "SST-2.tsv").read_text().splitlines()
-    assert lines[0] == "index\tprediction" and len(lines) == 31
-    assert all(l.split("\t")[1] in ("0", "1") for l in lines[1:])
+    distill.main(["student", "--task", "sst2", "--data-dir", str(toy), "--no-distill", "--hidden", "8", "--fc", "8",
+                  "--epochs", "1", "--out", str(toy / "b")])
+    distill.main(["eval", "--run", str(toy / "s"), str(toy / "b"), "--errors", "5", "--teacher-dir",
+                  str(toy / "teacher"), "--submit", str(toy / "glue_out")])
+    for run in ("s", "b"):                                            # eval agrees with training
+        report = json.loads((toy / run / "eval.json").read_text())
+        assert report["dev"]["acc"] == json.loads((toy / run / "metrics.json").read_text())["dev"]["dev"]["acc"]
+    teacher, vocab_path = checkpoints.load_teacher(str(toy / "teacher"), 2)
+    test = data.teacher_texts(data.load_split("sst2", "test", toy), "sst2")
+    teacher_test = distill.teacher_logits(teacher, data.WordPiece(vocab_path), test, 128, 128, True,
+                                          torch.device("cpu"))[0].argmax(1)
+    for name in ("s", "b", "teacher"):                                # every model's GLUE file
+        lines = (toy / "glue_out" / name / "SST-2.tsv").read_text().splitlines()
+        assert lines[0] == "index\tprediction" and len(lines) == 31
+        assert all(l.split("\t")[1] in ("0", "1") for l in lines[1:])
+    assert [int(l.split("\t")[1]) for l in lines[1:]] == teacher_test.tolist()
+    with pytest.raises(ValueError, match="folders of different names"):
+        distill.main(["eval", "--run", str(toy / "s"), str(toy / "s")])
     errors = (toy / "s" / "errors_dev.tsv").read_text().splitlines()
     assert errors[0] == "gold\tteacher\tstudent\ttext_a"
     assert all(r.split("\t")[0] != r.split("\t")[2] for r in errors[1:])

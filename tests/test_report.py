@@ -39,3 +39,42 @@ def test_readme_speed_table_is_the_bench():
     block = README.split("<!-- bench:begin -->")[1].split("<!-- bench:end -->")[0]
     for row in json.loads(bench.read_text())["rows"]:
         assert f"| {row['model']} | {row['precision']} | {row['parameters']:,} | {row['sentences_per_second']:,.1f} |" in block
+
+
+def test_seeds_give_mean_spread_and_the_gain_interval(tmp_path, capsys):
+    """Seeds trained with make's settings are pooled with make's own run; a seed trained with
+    other settings is left out, by name.  The interval is Student's t over paired gains."""
+    import statistics
+
+    def run(who, seed, acc, lr=1e-3):
+        return {"config": {"seed": seed, "lr": lr, "out": f"{who}{seed}"}, "dev": {"dev": {"acc": acc, "n": 872}}}
+    student, baseline = {0: 0.88, 1: 0.87, 2: 0.885}, {0: 0.85, 1: 0.845, 2: 0.84}
+    for seed in (1, 2):
+        for who, acc in (("student", student), ("baseline", baseline)):
+            report.files.save_json(tmp_path / "seeds" / str(seed) / who / "metrics.json", run(who, seed, acc[seed]))
+    report.files.save_json(tmp_path / "seeds" / "3" / "student" / "metrics.json", run("student", 3, 0.99, lr=0.1))
+    report.files.save_json(tmp_path / "seeds" / "3" / "baseline" / "metrics.json", run("baseline", 3, 0.5))
+    steps = {"student": run("student", 0, student[0]), "baseline": run("baseline", 0, baseline[0])}
+    s = report.over_seeds(tmp_path, steps, "sst2")
+    assert "seeds/3/student/metrics.json was trained with other settings" in capsys.readouterr().err
+    assert s["seeds"] == [0, 1, 2] and s["student"] == [0.88, 0.87, 0.885]
+    assert s["student_mean"] == pytest.approx(statistics.mean(student.values()))
+    assert s["baseline_sd"] == pytest.approx(statistics.stdev(baseline.values()))
+    gains = [student[k] - baseline[k] for k in (0, 1, 2)]
+    half = 4.303 * statistics.stdev(gains) / 3 ** 0.5
+    assert s["gain_ci95"] == pytest.approx([statistics.mean(gains) - half, statistics.mean(gains) + half])
+    assert report.over_seeds(tmp_path / "none", steps, "sst2") is None
+
+
+def test_cross_selection_does_not_reward_a_checkpoint_lucky_on_the_half_it_is_scored_on():
+    import numpy as np
+    labels = np.arange(40) % 2
+    order = np.random.default_rng(0).permutation(40)          # the halves cross_selected draws
+    a, b = order[:20], order[20:]
+    right_on_a, right_on_b = labels.copy(), labels.copy()
+    right_on_a[b], right_on_b[a] = 1 - labels[b], 1 - labels[a]       # each right on one half only
+    as_eval = lambda p: {"predictions": {"dev": "".join(map(str, p))}}    # noqa: E731
+    assert report.cross_selected([as_eval(right_on_a), as_eval(right_on_b)], labels, "sst2", "dev") == 0.0
+    steady = labels.copy()
+    steady[order[::4]] = 1 - labels[order[::4]]                        # 75% right on both halves
+    assert report.cross_selected([as_eval(1 - labels), as_eval(steady)], labels, "sst2", "dev") == 0.75
