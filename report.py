@@ -109,12 +109,12 @@ def cmd_report(args):
     }
     result["seconds"]["total"] = round(sum(result["seconds"].values()), 1)
     result["seeds"] = over_seeds(run, steps, args.task)
-    result["cross_selected"] = {
-        d: {who: cross_selected(evaluations, data.load_split(args.task, d, steps["teacher"]["config"]["data_dir"]).label,
-                                args.task, d)
-            for who, evaluations in (("teacher", steps["teacher"]["history"]), ("baseline", steps["baseline"]["curve"]),
-                                     ("student", steps["student"]["curve"]))
-            if all("predictions" in e for e in evaluations)} for d in dev}
+    evaluations = {"teacher": steps["teacher"]["history"], "baseline": steps["baseline"]["curve"],
+                   "student": steps["student"]["curve"]}
+    kept = {who: e for who, e in evaluations.items() if all("predictions" in x for x in e)}   # older runs: none
+    gold = {d: data.load_split(args.task, d, steps["teacher"]["config"]["data_dir"]).label for d in dev}
+    result["cross_selected"] = {d: {who: cross_selected(e, gold[d], args.task, d) for who, e in kept.items()}
+                                for d in dev} if kept else None
     if (run / "make_wall.json").exists():        # written by results/sst2/run_make_sst2.sh
         result["make_wall"] = {k: v for k, v in read("make_wall.json").items()
                                if k.endswith("seconds") or k == "killed_at_batch"}
@@ -214,7 +214,7 @@ def results_table(results_dir):
         for k, (d, row) in enumerate(r["dev"].items()):
             name = data.TASKS[task_key].name + ("" if d == "dev" else f" {d.replace('dev_', '')}")
             first = k == 0          # the seeds are scored on the main dev split
-            cross = r.get("cross_selected", {}).get(d, {})
+            cross = (r.get("cross_selected") or {}).get(d, {})
             cell = lambda who: fmt(row[who]) + (f" [{100 * cross[who]:.1f}]" if who in cross else "")  # noqa: E731
             lines.append(f"| {name} | {cell('teacher')} ({teacher}) | {cell('baseline')}"
                          f"{spread('baseline') if first else ''} | {cell('student')}"

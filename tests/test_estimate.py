@@ -88,7 +88,9 @@ def test_make_gives_the_estimate_the_settings_of_its_steps(tmp_path, target, lim
     lines = make_lines(target, tmp_path)
     (call,) = [shlex.split(line) for line in lines if "estimate.py" in line]
     args = estimate.parser().parse_args(call[call.index("estimate.py") + 1:])
-    assert args.limit == limit and args.n_iter == (10 if target == "quick" else None)
+    (augment,) = [shlex.split(line) for line in lines if "augment.py" in line]
+    n_iter = int(augment[augment.index("--n-iter") + 1]) if "--n-iter" in augment else None
+    assert args.limit == limit and args.n_iter == n_iter                 # the augmentation's tries, as make's
     assert Path(args.runs) in (tmp_path, tmp_path / "quick")             # make quick's RUNS is RUNS/quick
     assert Path(args.out) == Path(args.runs) / "sst2" / "estimate.json"
     ours = estimate.settings(args)
