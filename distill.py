@@ -7,9 +7,8 @@ One script, one sub-command per step of the method, each runnable on its own:
     python distill.py student --task sst2     # train the BiLSTM on them (Eq. 1); --no-distill: labels only
     python distill.py eval    --run runs/sst2/student runs/sst2/baseline   # metrics, errors, GLUE files
 
-Every step prints its settings and saves them with its metrics, command and input manifest beside
-its output; run again, it resumes.  Under `torchrun` the logits and student steps run as several
-processes: parallel.py is the hook.
+Every step prints its settings and saves them with its metrics, command and input manifest beside its
+output; run again, it resumes.  Under `torchrun` the logits and student steps run as several processes.
 """
 import sys
 import time
@@ -49,8 +48,9 @@ def metrics(task_key, predictions, labels):
 
 
 def score(m, task_key):
-    """The one number we select checkpoints by: GLUE's metric for the task."""
-    return m[data.TASKS[task_key].metric]
+    """The one number we select checkpoints by: accuracy; for MRPC and QQP, GLUE's combined score,
+    the mean of accuracy and F1 (F1 alone rewards calling every pair a paraphrase)."""
+    return (m["acc"] + m["f1"]) / 2 if data.TASKS[task_key].metric == "f1" else m["acc"]
 
 
 def bert_batch(wordpiece, pairs, max_len, device):
@@ -93,7 +93,7 @@ def cmd_teacher(args):
               "parameters": models.count_parameters(model), "manifest": made, **files.provenance(args)}
     files.save_json(out / "metrics.json", report)             # written last: the step is finished
     (out / "last.pt").unlink()
-    print(f"best dev {data.TASKS[args.task].metric} {100 * state['best']:.2f}; teacher saved in {out}")
+    print(f"best dev score {100 * state['best']:.2f}; teacher saved in {out}")
 
 
 def fine_tune(model, wordpiece, train, optimizer, schedule, state, args, made):
@@ -130,7 +130,7 @@ def fine_tune(model, wordpiece, train, optimizer, schedule, state, args, made):
                 main = score(result[data.dev_splits(args.task)[0]], args.task)
                 state["history"].append({"epoch": state["epoch"] + k / per_epoch, "step": state["step"], "loss": loss.item(),
                                          "dev": result, "predictions": {d: "".join(map(str, p)) for d, p in predicted.items()}})
-                print(f"\nstep {state['step']}: dev {data.TASKS[args.task].metric} {100 * main:.2f}", file=sys.stderr)
+                print(f"\nstep {state['step']}: dev score {100 * main:.2f}", file=sys.stderr)
                 if state["best"] is None or main > state["best"]:
                     state["best"] = main
                     checkpoints.save_teacher(model, wordpiece.path, out)
@@ -294,7 +294,7 @@ def cmd_student(args):
                   "curve": state["curve"], "manifest": made, **files.provenance(args)}
         files.save_json(out / "metrics.json", report)
         (out / "last.pt").unlink()
-        print(f"best dev {task.metric} {100 * state['best']:.2f} -> {out}")
+        print(f"best dev score {100 * state['best']:.2f} -> {out}")
     ranks.close()
 
 

@@ -50,7 +50,7 @@ def plot_sweep(out, results, task_key, data_dir=None):
         print(f"the numbers are in {out / 'sweep.json'}; `pip install matplotlib` and run again for the plots")
         return
     dev = data.dev_splits(task_key)[0]
-    metric = data.TASKS[task_key].metric
+    metric = "accuracy" if data.TASKS[task_key].metric == "acc" else "(accuracy + F1) / 2"     # distill.score
     fig, ax = plt.subplots(figsize=(5, 3.5))
     # One standard error of an accuracy on n dev examples, sqrt(p (1 - p) / n): differences
     # inside the bars are noise (872 SST-2 dev sentences: about 1.1 points).
@@ -207,8 +207,9 @@ def results_table(results_dir):
         r = files.read_json(path)
         teacher = r["configs"]["teacher"]["teacher"]
         seeds = r.get("seeds")
+        scored = "" if data.TASKS[task_key].metric == "acc" else " (score: (acc + F1) / 2)"
         spread = lambda who: (f"; {100 * seeds[who + '_mean']:.1f} ± {100 * seeds[who + '_sd']:.1f} over "  # noqa: E731
-                              f"{len(seeds['seeds'])} seeds" if seeds else "")
+                              f"{len(seeds['seeds'])} seeds{scored}" if seeds else "")
         gain = (f" (gain {100 * seeds['gain_mean']:+.1f}, 95% interval {100 * seeds['gain_ci95'][0]:+.1f} to "
                 f"{100 * seeds['gain_ci95'][1]:+.1f})" if seeds else "")
         for k, (d, row) in enumerate(r["dev"].items()):
