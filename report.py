@@ -108,11 +108,11 @@ def cmd_report(args):
         "git_commits": {name: s.get("git_commit") for name, s in steps.items()},
     }
     result["seconds"]["total"] = round(sum(result["seconds"].values()), 1)
-    result["seeds"] = over_seeds(run, steps, args.task)
     evaluations = {"teacher": steps["teacher"]["history"], "baseline": steps["baseline"]["curve"],
                    "student": steps["student"]["curve"]}
     kept = {who: e for who, e in evaluations.items() if all("predictions" in x for x in e)}   # older runs: none
     gold = {d: data.load_split(args.task, d, steps["teacher"]["config"]["data_dir"]).label for d in dev}
+    result["seeds"] = over_seeds(run, steps, args.task, gold[dev[0]])
     result["cross_selected"] = {d: {who: cross_selected(e, gold[d], args.task, d) for who, e in kept.items()}
                                 for d in dev} if kept else None
     if (run / "make_wall.json").exists():        # written by results/sst2/run_make_sst2.sh
@@ -128,6 +128,7 @@ def cmd_report(args):
     for path, name in made.items():
         (out / args.task / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, out / args.task / name)
+    task_figures(out / args.task, args.task, steps)
     for d in dev:
         row = result["dev"][d]
         print(f"{args.task} {d}: " + ", ".join(
@@ -135,6 +136,74 @@ def cmd_report(args):
     print(f"-> {out / args.task}.json")
     if out.resolve() == RESULTS.resolve():       # not for `make quick` and other side runs
         update_readme("results", results_table(out))
+        update_readme("figures", figures_block(out))
+
+
+# The seed replication's figures, per task: the learning curves of the student and the baseline
+# with the teacher as a line, and the confusion matrices of all three on dev.  The numbers always
+# go to <task>/figures.md as tables; the plots to curves.png and confusion.png when matplotlib is
+# there (it is optional).
+
+WHO = ("teacher", "baseline", "student")
+
+
+def task_figures(out, task, steps):
+    dev, labels = data.dev_splits(task)[0], data.TASKS[task].labels
+    metric = "accuracy" if data.TASKS[task].metric == "acc" else "(accuracy + F1) / 2"     # distill.score
+    teacher = distill.score(steps["teacher"]["dev"][dev], task)
+    curves = {who: [(c["epoch"], c["dev"][dev]) for c in steps[who]["curve"]] for who in ("student", "baseline")}
+    confusion = {who: steps[who]["dev"][dev]["confusion"] for who in WHO}
+    lines = [f"# {data.TASKS[task].name}: learning curves and confusion matrices (dev)", "",
+             f"Dev {metric} (%) at each evaluation; the teacher's chosen checkpoint: {100 * teacher:.2f}.", ""]
+    for who, points in curves.items():
+        lines += [f"| {who}: epoch | dev |", "|---|---|", *(f"| {e:.2f} | {100 * v:.2f} |" for e, v in points), ""]
+    for who in WHO:
+        lines += [f"| {who}: gold \\ predicted | " + " | ".join(labels) + " |", "|---" * (len(labels) + 1) + "|"]
+        lines += [f"| {g} | " + " | ".join(str(n) for n in row) + " |" for g, row in zip(labels, confusion[who])] + [""]
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "figures.md").write_text("\n".join(lines))
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return print(f"the figures' numbers are in {out / 'figures.md'}; `pip install matplotlib` for the plots")
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for who, points in curves.items():
+        ax.plot([e for e, _ in points], [100 * v for _, v in points], "o-", markersize=3, label=who)
+    ax.axhline(100 * teacher, color="gray", linestyle="--", label="teacher")
+    ax.set(xlabel="epoch (over each one's own training set)", ylabel=f"dev {metric} (%)",
+           title=f"{data.TASKS[task].name}: learning curves")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "curves.png", dpi=120)
+    fig, axes = plt.subplots(1, 3, figsize=(10, 3.4))
+    for ax, who in zip(axes, WHO):
+        m = np.array(confusion[who])
+        ax.imshow(m, cmap="Blues")
+        for (i, j), n in np.ndenumerate(m):
+            ax.text(j, i, str(n), ha="center", va="center", color="white" if n > m.max() / 2 else "black")
+        ax.set(title=who, xlabel="predicted", ylabel="gold", xticks=range(len(labels)), yticks=range(len(labels)),
+               xticklabels=labels, yticklabels=labels)
+    fig.tight_layout()
+    fig.savefig(out / "confusion.png", dpi=120)
+    plt.close("all")
+
+
+def figures_block(results_dir):
+    """The README's figures: each task's plots where they exist, else its tables."""
+    lines = []
+    for task_key in data.TASKS:
+        folder = Path(results_dir) / task_key
+        if not (folder / "figures.md").exists():
+            continue
+        name = data.TASKS[task_key].name
+        if (folder / "curves.png").exists():
+            lines.append(f"![{name} learning curves](results/{task_key}/curves.png) "
+                         f"![{name} confusion matrices](results/{task_key}/confusion.png)")
+        else:
+            lines.append(f"{name}: [learning curves and confusion matrices](results/{task_key}/figures.md)")
+    return "\n\n".join(lines)
 
 
 def cross_selected(evaluations, labels, task, split, seed=0):
@@ -159,32 +228,45 @@ def cross_selected(evaluations, labels, task, split, seed=0):
 T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228}
 
 
-def over_seeds(run, steps, task):
+def over_seeds(run, steps, task, gold):
     """The student and the baseline over seeds: make's own run and each runs/<task>/seeds/<s>/
     (make seeds) trained with the same settings but the seed.  Mean and standard deviation of
     the main dev score, and the gain of distillation (student minus baseline of the same seed)
-    with its 95% interval.  None with fewer than two seeds."""
+    with its 95% interval: for the dev-selected figures and, where every run kept its
+    evaluations' predictions, the cross-selected ones.  None with fewer than two seeds."""
     main = data.dev_splits(task)[0]
     setting = lambda c: {k: v for k, v in c.items() if k not in ("seed", "out")}     # noqa: E731
-    scores = {}
+    trained = {}
     for who in ("student", "baseline"):
-        scores[who] = {steps[who]["config"]["seed"]: distill.score(steps[who]["dev"][main], task)}
+        trained[who] = {steps[who]["config"]["seed"]: steps[who]}
         for path in sorted((run / "seeds").glob(f"*/{who}/metrics.json")):
             m = files.read_json(path)
             if setting(m["config"]) != setting(steps[who]["config"]):
                 print(f"{path} was trained with other settings than {run / who}: left out", file=sys.stderr)
             else:
-                scores[who][m["config"]["seed"]] = distill.score(m["dev"][main], task)
-    seeds = sorted(set(scores["student"]) & set(scores["baseline"]))
+                trained[who][m["config"]["seed"]] = m
+    seeds = sorted(set(trained["student"]) & set(trained["baseline"]))
     if len(seeds) < 2:
         return None
+    runs = [m for who in trained for k, m in trained[who].items() if k in seeds]
+    return {"seeds": seeds,
+            "dev_selected": spread(seeds, {who: {k: distill.score(m["dev"][main], task) for k, m in trained[who].items()}
+                                           for who in trained}),
+            "cross_selected": spread(seeds, {who: {k: cross_selected(m["curve"], gold, task, main) for k, m in
+                                                   trained[who].items() if k in seeds} for who in trained})
+            if all("predictions" in e for m in runs for e in m["curve"]) else None}
+
+
+def spread(seeds, scores):
+    """Mean and standard deviation of each model's scores over the seeds; the gain of
+    distillation, seed by seed, with its 95% interval (Student's t)."""
     gains = np.array([scores["student"][k] - scores["baseline"][k] for k in seeds])
     half = T95.get(len(seeds) - 1, 1.96) * gains.std(ddof=1) / np.sqrt(len(seeds))
-    summary = {"seeds": seeds, "gain_mean": gains.mean(), "gain_ci95": [gains.mean() - half, gains.mean() + half]}
+    summary = {"gain_mean": gains.mean(), "gain_ci95": [gains.mean() - half, gains.mean() + half]}
     for who in ("student", "baseline"):
         values = np.array([scores[who][k] for k in seeds])
         summary.update({who: values.tolist(), f"{who}_mean": values.mean(), f"{who}_sd": values.std(ddof=1)})
-    return {k: (float(v) if isinstance(v, np.floating) else v) for k, v in summary.items()}
+    return {k: [float(x) for x in v] if isinstance(v, list) else float(v) for k, v in summary.items()}
 
 
 # What Tang et al. (2019, Table 1; test sets, BERT-large teacher) and the seed replication
@@ -207,11 +289,13 @@ def results_table(results_dir):
         r = files.read_json(path)
         teacher = r["configs"]["teacher"]["teacher"]
         seeds = r.get("seeds")
+        over = seeds and (seeds["cross_selected"] or seeds["dev_selected"])     # cross-selected where there is one
+        kind = seeds and ("cross-selected" if seeds["cross_selected"] else "dev-selected")
         scored = "" if data.TASKS[task_key].metric == "acc" else " (score: (acc + F1) / 2)"
-        spread = lambda who: (f"; {100 * seeds[who + '_mean']:.1f} ± {100 * seeds[who + '_sd']:.1f} over "  # noqa: E731
+        spread = lambda who: (f"; {kind} {100 * over[who + '_mean']:.1f} ± {100 * over[who + '_sd']:.1f} over "  # noqa: E731
                               f"{len(seeds['seeds'])} seeds{scored}" if seeds else "")
-        gain = (f" (gain {100 * seeds['gain_mean']:+.1f}, 95% interval {100 * seeds['gain_ci95'][0]:+.1f} to "
-                f"{100 * seeds['gain_ci95'][1]:+.1f})" if seeds else "")
+        gain = (f" (gain {100 * over['gain_mean']:+.1f}, 95% interval {100 * over['gain_ci95'][0]:+.1f} to "
+                f"{100 * over['gain_ci95'][1]:+.1f})" if seeds else "")
         for k, (d, row) in enumerate(r["dev"].items()):
             name = data.TASKS[task_key].name + ("" if d == "dev" else f" {d.replace('dev_', '')}")
             first = k == 0          # the seeds are scored on the main dev split

@@ -43,27 +43,36 @@ def test_readme_speed_table_is_the_bench():
 
 def test_seeds_give_mean_spread_and_the_gain_interval(tmp_path, capsys):
     """Seeds trained with make's settings are pooled with make's own run; a seed trained with
-    other settings is left out, by name.  The interval is Student's t over paired gains."""
+    other settings is left out, by name.  The interval is Student's t over paired gains; the
+    cross-selected figures come only when every run kept its evaluations' predictions."""
     import statistics
+    gold = [0, 1, 0, 1]
 
-    def run(who, seed, acc, lr=1e-3):
-        return {"config": {"seed": seed, "lr": lr, "out": f"{who}{seed}"}, "dev": {"dev": {"acc": acc, "n": 872}}}
+    def run(who, seed, acc, lr=1e-3, predictions="0101"):
+        return {"config": {"seed": seed, "lr": lr, "out": f"{who}{seed}"}, "dev": {"dev": {"acc": acc, "n": 4}},
+                "curve": [{"dev": {"dev": acc}, "predictions": {"dev": predictions}}]}
     student, baseline = {0: 0.88, 1: 0.87, 2: 0.885}, {0: 0.85, 1: 0.845, 2: 0.84}
     for seed in (1, 2):
         for who, acc in (("student", student), ("baseline", baseline)):
-            report.files.save_json(tmp_path / "seeds" / str(seed) / who / "metrics.json", run(who, seed, acc[seed]))
+            report.files.save_json(tmp_path / "seeds" / str(seed) / who / "metrics.json",
+                                   run(who, seed, acc[seed], predictions="0101" if who == "student" else "0111"))
     report.files.save_json(tmp_path / "seeds" / "3" / "student" / "metrics.json", run("student", 3, 0.99, lr=0.1))
     report.files.save_json(tmp_path / "seeds" / "3" / "baseline" / "metrics.json", run("baseline", 3, 0.5))
-    steps = {"student": run("student", 0, student[0]), "baseline": run("baseline", 0, baseline[0])}
-    s = report.over_seeds(tmp_path, steps, "sst2")
+    steps = {"student": run("student", 0, student[0]), "baseline": run("baseline", 0, baseline[0], predictions="0111")}
+    s = report.over_seeds(tmp_path, steps, "sst2", gold)
     assert "seeds/3/student/metrics.json was trained with other settings" in capsys.readouterr().err
-    assert s["seeds"] == [0, 1, 2] and s["student"] == [0.88, 0.87, 0.885]
-    assert s["student_mean"] == pytest.approx(statistics.mean(student.values()))
-    assert s["baseline_sd"] == pytest.approx(statistics.stdev(baseline.values()))
+    d = s["dev_selected"]
+    assert s["seeds"] == [0, 1, 2] and d["student"] == [0.88, 0.87, 0.885]
+    assert d["student_mean"] == pytest.approx(statistics.mean(student.values()))
+    assert d["baseline_sd"] == pytest.approx(statistics.stdev(baseline.values()))
     gains = [student[k] - baseline[k] for k in (0, 1, 2)]
     half = 4.303 * statistics.stdev(gains) / 3 ** 0.5
-    assert s["gain_ci95"] == pytest.approx([statistics.mean(gains) - half, statistics.mean(gains) + half])
-    assert report.over_seeds(tmp_path / "none", steps, "sst2") is None
+    assert d["gain_ci95"] == pytest.approx([statistics.mean(gains) - half, statistics.mean(gains) + half])
+    # cross-selected from the kept predictions: the student is always right, the baseline 3 of 4
+    assert s["cross_selected"]["student"] == [1.0] * 3 and s["cross_selected"]["baseline_mean"] == pytest.approx(0.75)
+    del steps["student"]["curve"][0]["predictions"]                   # a run older than the predictions
+    assert report.over_seeds(tmp_path, steps, "sst2", gold)["cross_selected"] is None
+    assert report.over_seeds(tmp_path / "none", steps, "sst2", gold) is None
 
 
 def test_cross_selection_does_not_reward_a_checkpoint_lucky_on_the_half_it_is_scored_on():
@@ -78,3 +87,24 @@ def test_cross_selection_does_not_reward_a_checkpoint_lucky_on_the_half_it_is_sc
     steady = labels.copy()
     steady[order[::4]] = 1 - labels[order[::4]]                        # 75% right on both halves
     assert report.cross_selected([as_eval(1 - labels), as_eval(steady)], labels, "sst2", "dev") == 0.75
+
+
+def test_figures_hold_each_models_curve_and_confusion_matrix(tmp_path):
+    def made(acc, confusion, curve=None):
+        step = {"dev": {"dev": {"acc": acc, "confusion": confusion, "n": 10}}}
+        return {**step, "curve": curve} if curve is not None else step
+    steps = {"teacher": made(0.9, [[4, 1], [0, 5]]),
+             "student": made(0.8, [[4, 1], [1, 4]], [{"epoch": 0.5, "dev": {"dev": 0.7}}, {"epoch": 1.0, "dev": {"dev": 0.8}}]),
+             "baseline": made(0.6, [[3, 2], [2, 3]], [{"epoch": 1.0, "dev": {"dev": 0.6}}])}
+    report.task_figures(tmp_path, "sst2", steps)
+    tables = (tmp_path / "figures.md").read_text()
+    assert "the teacher's chosen checkpoint: 90.00" in tables
+    assert "| student: epoch | dev |\n|---|---|\n| 0.50 | 70.00 |\n| 1.00 | 80.00 |" in tables
+    assert "| baseline: gold \\ predicted | 0 | 1 |\n|---|---|---|\n| 0 | 3 | 2 |\n| 1 | 2 | 3 |" in tables
+    pytest.importorskip("matplotlib")
+    assert (tmp_path / "curves.png").stat().st_size > 0 and (tmp_path / "confusion.png").stat().st_size > 0
+
+
+def test_readme_figures_are_the_results():
+    block = README.split("<!-- figures:begin -->")[1].split("<!-- figures:end -->")[0]
+    assert block.strip() == report.figures_block(ROOT / "results").strip()
