@@ -172,7 +172,7 @@ $(RUNS)/%/reported: $(RUNS)/%/student/eval.json $(RUNS)/%/baseline/metrics.json
 # outputs stay in runs/quick, out of results/.
 quick:
 	$(MAKE) sst2 RUNS=$(RUNS)/quick RESULTS=$(RUNS)/quick LIMIT=3000 N_ITER=10 TEACHER_EPOCHS_sst2=3 SORT_POOL_sst2=1 EPOCHS_sst2=6 \
-	  STUDENT_FLAGS="--optimizer adam --lr 1e-3 --batch-size 64 --hidden 150 --fc 200" \
+	  STUDENT_FLAGS="--optimizer adam --lr 1e-3 --batch-size 64" \
 	  BASELINE_FLAGS="--dropout 0.5 --epochs 20"
 
 # The student and the baseline again with other seeds, on the same teacher and logits (its
