@@ -106,5 +106,7 @@ def test_figures_hold_each_models_curve_and_confusion_matrix(tmp_path):
 
 
 def test_readme_figures_are_the_results():
+    if not any((ROOT / "results").glob("*/figures.md")):
+        pytest.skip("no results/<task>/figures.md yet: run make sst2")
     block = README.split("<!-- figures:begin -->")[1].split("<!-- figures:end -->")[0]
     assert block.strip() == report.figures_block(ROOT / "results").strip()
