@@ -8,6 +8,9 @@
 # to do"; RTE's and MRPC's students and baselines were trained again at seed 0, RTE's because the
 # student's manifest has listed the dev and test files (its vocabulary) since ebc28a8, MRPC's
 # because they were removed first: its checkpoints are now chosen by (accuracy + F1) / 2, not F1.
+# Afterwards SST-2's seed 0 student and baseline were moved out of runs/sst2 and `make seeds
+# TASK=sst2` run once more, to train them again with each evaluation's predictions kept (the
+# cross-selected figures need them; make sst2 ran before they were kept).
 # The log is seeds.log beside this file; `python report.py results --task <task> --runs
 # <clone>/runs --out results` then wrote results/<task>.json, the README's tables and figures.
 set -u
