@@ -8,7 +8,7 @@ One script, one sub-command per step of the method, each runnable on its own:
     python distill.py eval    --run runs/sst2/student runs/sst2/baseline   # metrics, errors, GLUE files
 
 Every step prints its settings and saves them with its metrics, command and input manifest beside its
-output; run again, it resumes.  Under `torchrun` the logits and student steps run as several processes.
+output; run again, it resumes.  Under `torchrun`, parallel.py splits the logits and student steps over processes.
 """
 import sys
 import time

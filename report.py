@@ -41,6 +41,11 @@ def cmd_sweep(args):
     plot_sweep(out, results, args.task, args.data_dir)
 
 
+def score_name(task_key):
+    """What distill.score is for the task, in words."""
+    return "accuracy" if data.TASKS[task_key].metric == "acc" else "(accuracy + F1) / 2"
+
+
 def plot_sweep(out, results, task_key, data_dir=None):
     try:
         import matplotlib
@@ -50,7 +55,7 @@ def plot_sweep(out, results, task_key, data_dir=None):
         print(f"the numbers are in {out / 'sweep.json'}; `pip install matplotlib` and run again for the plots")
         return
     dev = data.dev_splits(task_key)[0]
-    metric = "accuracy" if data.TASKS[task_key].metric == "acc" else "(accuracy + F1) / 2"     # distill.score
+    metric = score_name(task_key)
     fig, ax = plt.subplots(figsize=(5, 3.5))
     # One standard error of an accuracy on n dev examples, sqrt(p (1 - p) / n): differences
     # inside the bars are noise (872 SST-2 dev sentences: about 1.1 points).
@@ -149,7 +154,7 @@ WHO = ("teacher", "baseline", "student")
 
 def task_figures(out, task, steps):
     dev, labels = data.dev_splits(task)[0], data.TASKS[task].labels
-    metric = "accuracy" if data.TASKS[task].metric == "acc" else "(accuracy + F1) / 2"     # distill.score
+    metric = score_name(task)
     teacher = distill.score(steps["teacher"]["dev"][dev], task)
     curves = {who: [(c["epoch"], c["dev"][dev]) for c in steps[who]["curve"]] for who in ("student", "baseline")}
     confusion = {who: steps[who]["dev"][dev]["confusion"] for who in WHO}
@@ -291,9 +296,9 @@ def results_table(results_dir):
         seeds = r.get("seeds")
         over = seeds and (seeds["cross_selected"] or seeds["dev_selected"])     # cross-selected where there is one
         kind = seeds and ("cross-selected" if seeds["cross_selected"] else "dev-selected")
-        scored = "" if data.TASKS[task_key].metric == "acc" else " (score: (acc + F1) / 2)"
-        spread = lambda who: (f"; {kind} {100 * over[who + '_mean']:.1f} ± {100 * over[who + '_sd']:.1f} over "  # noqa: E731
-                              f"{len(seeds['seeds'])} seeds{scored}" if seeds else "")
+        scored = "" if data.TASKS[task_key].metric == "acc" else f" (score: {score_name(task_key)})"
+        seeds_cell = lambda who: (f"; {kind} {100 * over[who + '_mean']:.1f} ± {100 * over[who + '_sd']:.1f} "  # noqa: E731
+                                  f"over {len(seeds['seeds'])} seeds{scored}" if seeds else "")
         gain = (f" (gain {100 * over['gain_mean']:+.1f}, 95% interval {100 * over['gain_ci95'][0]:+.1f} to "
                 f"{100 * over['gain_ci95'][1]:+.1f})" if seeds else "")
         for k, (d, row) in enumerate(r["dev"].items()):
@@ -302,8 +307,8 @@ def results_table(results_dir):
             cross = (r.get("cross_selected") or {}).get(d, {})
             cell = lambda who: fmt(row[who]) + (f" [{100 * cross[who]:.1f}]" if who in cross else "")  # noqa: E731
             lines.append(f"| {name} | {cell('teacher')} ({teacher}) | {cell('baseline')}"
-                         f"{spread('baseline') if first else ''} | {cell('student')}"
-                         f"{spread('student') + gain if first else ''} | "
+                         f"{seeds_cell('baseline') if first else ''} | {cell('student')}"
+                         f"{seeds_cell('student') + gain if first else ''} | "
                          f"{THEIRS.get(d if task_key == 'mnli' else task_key)} |")
     return "\n".join(lines)
 
