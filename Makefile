@@ -11,6 +11,7 @@
 #   make mrpc rte      the pair tasks;  make qqp mnli  need the GLUE files (see README)
 #   make quick         a tiny configuration of the whole chain, for a class demo (minutes)
 #   make seeds TASK=sst2   the student and baseline with seeds 1 and 2 too (SEEDS="0 1 2")
+#   make sweep TASK=sst2   the alpha sweep of Eq. 1 (ALPHAS="0 0.5 1")
 #   make test          the tests;  make bench  the speed table (the paper's Table 2)
 #
 # Every setting lives here, once.  distill.py's own defaults are the paper's (Adadelta, batch 50,
@@ -96,7 +97,7 @@ LAUNCH := $(if $(filter-out 1,$(NPROC) $(NNODES)),$(PY) -m torch.distributed.run
 DATA := $(if $(DATA_DIR),--data-dir $(DATA_DIR),)
 TASKS := sst2 mrpc rte qqp mnli
 
-.PHONY: $(TASKS) quick seeds test bench clean assignment grade CHECK
+.PHONY: $(TASKS) quick seeds sweep test bench clean assignment grade CHECK
 CHECK:                           # a prerequisite that is always out of date: the steps always run
 .SECONDARY:                      # keep every intermediate file: they are the checkpoints
 
@@ -144,9 +145,11 @@ $(RUNS)/%/logits/augmented.npy: CHECK $(RUNS)/%/teacher/metrics.json $(RUNS)/%/a
 	  --input $(RUNS)/$*/augmented.tsv --out $@
 
 # The student and the baseline of a task, a seed and a folder: $(call student,TASK,SEED,OUT).
-student = $(LAUNCH) distill.py student --task $(1) $(DATA) $(SIZE_$(1)) $(STUDENT_FLAGS) --epochs $(EPOCHS_$(1)) \
-  --alpha $(ALPHA) --train-logits $(RUNS)/$(1)/logits/train.npy --augmented $(RUNS)/$(1)/augmented.tsv \
-  --augmented-logits $(RUNS)/$(1)/logits/augmented.npy --limit $(LIMIT) --seed $(2) --out $(3)
+# distilled = the distilled student's flags but alpha, seed and folder (the sweep's too).
+distilled = --task $(1) $(DATA) $(SIZE_$(1)) $(STUDENT_FLAGS) --epochs $(EPOCHS_$(1)) \
+  --train-logits $(RUNS)/$(1)/logits/train.npy --augmented $(RUNS)/$(1)/augmented.tsv \
+  --augmented-logits $(RUNS)/$(1)/logits/augmented.npy --limit $(LIMIT)
+student = $(LAUNCH) distill.py student $(call distilled,$(1)) --alpha $(ALPHA) --seed $(2) --out $(3)
 baseline = $(LAUNCH) distill.py student --task $(1) $(DATA) --no-distill $(SIZE_$(1)) $(STUDENT_FLAGS) \
   $(BASELINE_FLAGS) --limit $(LIMIT) --seed $(2) --out $(3)
 
@@ -185,6 +188,14 @@ seeds: $(RUNS)/$(TASK)/reported
 	@for s in $(filter-out $(SEED),$(SEEDS)); do \
 	  echo "seed $$s" && $(call student,$(TASK),$$s,$(RUNS)/$(TASK)/seeds/$$s/student) && \
 	  $(call baseline,$(TASK),$$s,$(RUNS)/$(TASK)/seeds/$$s/baseline) || exit 1; done
+	$(PY) report.py results --task $(TASK) --runs $(RUNS) --out $(RESULTS)
+
+# The alpha sweep of Eq. 1 (section 3.2) on a task's teacher and logits: make sweep TASK=rte.  One
+# student per alpha in ALPHAS with make's settings and SEED, in runs/<task>/sweep/alpha_<a>/;
+# report.py then adds the sweep's table and plot (alpha.png) to results/<task>/.
+ALPHAS ?= 0 0.5 1
+sweep: $(RUNS)/$(TASK)/reported
+	$(PY) report.py sweep $(call distilled,$(TASK)) --seed $(SEED) --alphas $(ALPHAS) --out $(RUNS)/$(TASK)/sweep
 	$(PY) report.py results --task $(TASK) --runs $(RUNS) --out $(RESULTS)
 
 test: $(INSTALLED)

@@ -3,6 +3,7 @@ their configs saved beside them."""
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import data
@@ -110,3 +111,28 @@ def test_readme_figures_are_the_results():
         pytest.skip("no results/<task>/figures.md yet: run make sst2")
     block = README.split("<!-- figures:begin -->")[1].split("<!-- figures:end -->")[0]
     assert block.strip() == report.figures_block(ROOT / "results").strip()
+
+
+def test_sweep_trains_one_student_per_alpha_and_scores_each_both_ways(toy, capsys):
+    """report.py sweep: the alpha-0 student is the one `distill.py student` trains with the same
+    flags; each alpha's dev-selected and cross-selected scores land in sweep.json and its table."""
+    from conftest import toy_teacher_logits
+    import distill
+    np.save(toy / "train.npy", toy_teacher_logits(toy, "train"))
+    flags = ["--task", "sst2", "--data-dir", str(toy), "--train-logits", str(toy / "train.npy"), "--augmented", "",
+             "--optimizer", "adam", "--lr", "0.01", "--hidden", "8", "--fc", "8", "--batch-size", "16",
+             "--evals-per-epoch", "2", "--epochs", "2"]
+    report.main(["sweep", *flags, "--alphas", "0", "1", "--out", str(toy / "sweep")])
+    distill.main(["student", *flags, "--out", str(toy / "alone")])
+    sweep = json.loads((toy / "sweep" / "sweep.json").read_text())
+    zero, one = sweep["results"]
+    alone = json.loads((toy / "alone" / "metrics.json").read_text())
+    assert zero["dev"]["dev"] == alone["dev"]["dev"]["acc"] and zero["curve"] == alone["curve"]
+    assert json.loads((toy / "sweep" / "alpha_1" / "metrics.json").read_text())["config"]["alpha"] == 1.0
+    gold = report.data.load_split("sst2", "dev", toy).label
+    assert one["n"] == len(gold) == 100
+    assert one["cross_selected"] == report.cross_selected(one["curve"], gold, "sst2", "dev")
+    table = report.sweep_table(sweep["results"], "sst2").splitlines()
+    assert table[2] == (f"| 0 | {100 * zero['dev']['dev']:.2f} | {100 * zero['cross_selected']:.2f} | "
+                        f"{100 * np.sqrt(zero['dev']['dev'] * (1 - zero['dev']['dev']) / 100):.2f} |")
+    assert len(table) == 4

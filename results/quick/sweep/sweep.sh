@@ -4,7 +4,7 @@
 # make quick's student settings (seed 0).  Run it from the repository root after `make quick`:
 #     bash results/quick/sweep/sweep.sh
 # It writes results/quick/sweep/sweep.json (every alpha's best dev accuracy and learning curve)
-# and, with matplotlib, alpha.png and curves.png.
+# and, with matplotlib, alpha.png and alpha_curves.png.
 set -eu
 run=runs/quick/sst2
 python3 report.py sweep --task sst2 --limit 3000 --train-logits $run/logits/train.npy \
@@ -12,4 +12,4 @@ python3 report.py sweep --task sst2 --limit 3000 --train-logits $run/logits/trai
   --optimizer adam --lr 1e-3 --batch-size 64 --hidden 150 --fc 200 --epochs 6 --out runs/quick/sweep
 mkdir -p results/quick/sweep
 cp runs/quick/sweep/sweep.json results/quick/sweep/
-cp runs/quick/sweep/*.png results/quick/sweep/ 2>/dev/null || true
+cp runs/quick/sweep/*.png results/quick/sweep/ 2>/dev/null || true     # alpha.png, alpha_curves.png
