@@ -191,11 +191,13 @@ seeds: $(RUNS)/$(TASK)/reported
 	$(PY) report.py results --task $(TASK) --runs $(RUNS) --out $(RESULTS)
 
 # The alpha sweep of Eq. 1 (section 3.2) on a task's teacher and logits: make sweep TASK=rte.  One
-# student per alpha in ALPHAS with make's settings and SEED, in runs/<task>/sweep/alpha_<a>/;
-# report.py then adds the sweep's table and plot (alpha.png) to results/<task>/.
+# student per alpha in ALPHAS with make's settings and SEED, in runs/<task>/sweep/alpha_<a>/ (make's
+# own student, trained with the same settings, stands for its ALPHA); report.py then adds the
+# sweep's table and plot (alpha.png) to results/<task>/.
 ALPHAS ?= 0 0.5 1
 sweep: $(RUNS)/$(TASK)/reported
-	$(PY) report.py sweep $(call distilled,$(TASK)) --seed $(SEED) --alphas $(ALPHAS) --out $(RUNS)/$(TASK)/sweep
+	$(PY) report.py sweep $(call distilled,$(TASK)) --seed $(SEED) --alphas $(ALPHAS) --out $(RUNS)/$(TASK)/sweep \
+	  --reuse $(RUNS)/$(TASK)/student
 	$(PY) report.py results --task $(TASK) --runs $(RUNS) --out $(RESULTS)
 
 test: $(INSTALLED)

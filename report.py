@@ -31,12 +31,18 @@ def cmd_sweep(args):
     dev = data.dev_splits(args.task)[0]
     gold = data.load_split(args.task, dev, args.data_dir).label
     results = []
+    trained = [files.read_json(Path(r) / "metrics.json") for r in args.reuse]
     for alpha in args.alphas:
-        student = {k: v for k, v in vars(args).items() if k not in ("alphas", "plot_only")}
+        student = {k: v for k, v in vars(args).items() if k not in ("alphas", "plot_only", "reuse")}
         run_args = argparse.Namespace(**{**student, "alpha": alpha, "out": str(out / f"alpha_{alpha:g}"),
                                          "no_distill": False, "cmd": "student"})
-        distill.cmd_student(run_args)
-        m = files.read_json(out / f"alpha_{alpha:g}" / "metrics.json")
+        setting = {k: v for k, v in vars(run_args).items() if k != "func"}       # as files.provenance saves it
+        same = [m for m in trained if {**m["config"], "out": run_args.out} == setting]
+        if same:         # make's own student, say: the same settings train the same student
+            print(f"alpha {alpha:g}: {same[0]['config']['out']} was trained with these settings: used as it is")
+        else:
+            distill.cmd_student(run_args)
+        m = same[0] if same else files.read_json(out / f"alpha_{alpha:g}" / "metrics.json")
         results.append({"alpha": alpha, "dev": {d: distill.score(r, args.task) for d, r in m["dev"].items()},
                         "cross_selected": cross_selected(m["curve"], gold, args.task, dev),
                         "n": len(gold), "curve": m["curve"]})
@@ -427,6 +433,8 @@ def main(argv=None):
     flags.student_flags(c)
     c.add_argument("--alphas", type=float, nargs="+", default=[0, 0.2, 0.4, 0.6, 0.8, 1.0])
     c.add_argument("--plot-only", action="store_true", help="redraw the plots from <out>/sweep.json")
+    c.add_argument("--reuse", nargs="*", default=[], help="students already trained (make's): one trained with "
+                   "an alpha's very settings stands for it instead of training it again")
     c.add_argument("--out", default=None, help="default runs/<task>/sweep")
     c.set_defaults(func=cmd_sweep)
     args = p.parse_args(argv)

@@ -97,13 +97,19 @@ def test_figures_hold_each_models_curve_and_confusion_matrix(tmp_path):
     steps = {"teacher": made(0.9, [[4, 1], [0, 5]]),
              "student": made(0.8, [[4, 1], [1, 4]], [{"epoch": 0.5, "dev": {"dev": 0.7}}, {"epoch": 1.0, "dev": {"dev": 0.8}}]),
              "baseline": made(0.6, [[3, 2], [2, 3]], [{"epoch": 1.0, "dev": {"dev": 0.6}}])}
-    report.task_figures(tmp_path, "sst2", steps)
+    sweep = {"command": "python report.py sweep", "config": {"seed": 3},
+             "results": [{"alpha": a, "dev": {"dev": acc}, "cross_selected": cross, "n": 100,
+                          "curve": [{"epoch": 1.0, "train_loss": 1.0, "dev": {"dev": acc}}]}
+                         for a, acc, cross in ((0, 0.8, 0.75), (1, 0.5, 0.45))]}
+    report.task_figures(tmp_path, "sst2", steps, sweep)
     tables = (tmp_path / "figures.md").read_text()
     assert "the teacher's chosen checkpoint: 90.00" in tables
     assert "| student: epoch | dev |\n|---|---|\n| 0.50 | 70.00 |\n| 1.00 | 80.00 |" in tables
     assert "| baseline: gold \\ predicted | 0 | 1 |\n|---|---|---|\n| 0 | 3 | 2 |\n| 1 | 2 | 3 |" in tables
+    assert "(`python report.py sweep`, seed 3)" in tables and "| 1 | 50.00 | 45.00 | 5.00 |" in tables
     pytest.importorskip("matplotlib")
-    assert (tmp_path / "curves.png").stat().st_size > 0 and (tmp_path / "confusion.png").stat().st_size > 0
+    for png in ("curves.png", "confusion.png", "alpha.png", "alpha_curves.png"):
+        assert (tmp_path / png).stat().st_size > 0
 
 
 def test_readme_figures_are_the_results():
@@ -114,25 +120,30 @@ def test_readme_figures_are_the_results():
 
 
 def test_sweep_trains_one_student_per_alpha_and_scores_each_both_ways(toy, capsys):
-    """report.py sweep: the alpha-0 student is the one `distill.py student` trains with the same
-    flags; each alpha's dev-selected and cross-selected scores land in sweep.json and its table."""
+    """report.py sweep: one student per alpha, each one's dev-selected and cross-selected score in
+    sweep.json and its table; a student given in --reuse stands for an alpha only when it was
+    trained with that alpha's very settings (make's own student, say)."""
     from conftest import toy_teacher_logits
     import distill
     np.save(toy / "train.npy", toy_teacher_logits(toy, "train"))
     flags = ["--task", "sst2", "--data-dir", str(toy), "--train-logits", str(toy / "train.npy"), "--augmented", "",
-             "--optimizer", "adam", "--lr", "0.01", "--hidden", "8", "--fc", "8", "--batch-size", "16",
-             "--evals-per-epoch", "2", "--epochs", "2"]
-    report.main(["sweep", *flags, "--alphas", "0", "1", "--out", str(toy / "sweep")])
-    distill.main(["student", *flags, "--out", str(toy / "alone")])
-    sweep = json.loads((toy / "sweep" / "sweep.json").read_text())
-    zero, one = sweep["results"]
+             "--optimizer", "adam", "--hidden", "8", "--fc", "8", "--batch-size", "16", "--evals-per-epoch", "2",
+             "--epochs", "2"]
+    distill.main(["student", *flags, "--lr", "0.01", "--out", str(toy / "alone")])
     alone = json.loads((toy / "alone" / "metrics.json").read_text())
-    assert zero["dev"]["dev"] == alone["dev"]["dev"]["acc"] and zero["curve"] == alone["curve"]
+    report.main(["sweep", *flags, "--lr", "0.02", "--alphas", "0", "--out", str(toy / "other"), "--reuse", str(toy / "alone")])
+    assert (toy / "other" / "alpha_0" / "metrics.json").exists()           # another lr: trained
+    report.main(["sweep", *flags, "--lr", "0.01", "--alphas", "0", "1", "--out", str(toy / "sweep"),
+                 "--reuse", str(toy / "alone")])
+    assert "alpha 0: " + str(toy / "alone") + " was trained with these settings" in capsys.readouterr().out
+    assert not (toy / "sweep" / "alpha_0").exists()
     assert json.loads((toy / "sweep" / "alpha_1" / "metrics.json").read_text())["config"]["alpha"] == 1.0
+    zero, one = json.loads((toy / "sweep" / "sweep.json").read_text())["results"]
+    assert zero["dev"]["dev"] == alone["dev"]["dev"]["acc"] and zero["curve"] == alone["curve"]
     gold = report.data.load_split("sst2", "dev", toy).label
     assert one["n"] == len(gold) == 100
     assert one["cross_selected"] == report.cross_selected(one["curve"], gold, "sst2", "dev")
-    table = report.sweep_table(sweep["results"], "sst2").splitlines()
+    table = report.sweep_table([zero, one], "sst2").splitlines()
     assert table[2] == (f"| 0 | {100 * zero['dev']['dev']:.2f} | {100 * zero['cross_selected']:.2f} | "
                         f"{100 * np.sqrt(zero['dev']['dev'] * (1 - zero['dev']['dev']) / 100):.2f} |")
     assert len(table) == 4
