@@ -43,7 +43,8 @@ def cmd_sweep(args):
         else:
             distill.cmd_student(run_args)
         m = same[0] if same else files.read_json(out / f"alpha_{alpha:g}" / "metrics.json")
-        results.append({"alpha": alpha, "dev": {d: distill.score(r, args.task) for d, r in m["dev"].items()},
+        results.append({"alpha": alpha, "run": m["config"]["out"],
+                        "dev": {d: distill.score(r, args.task) for d, r in m["dev"].items()},
                         "cross_selected": cross_selected(m["curve"], gold, args.task, dev),
                         "n": len(gold), "curve": m["curve"]})
     files.save_json(out / "sweep.json", {"results": results, **files.provenance(args)})
@@ -61,8 +62,8 @@ def sweep_table(results, task_key):
     lines = [f"| alpha | dev-selected {score_name(task_key)} | cross-selected | one standard error |",
              "|---|---|---|---|"]
     for r in results:
-        cross = f"{100 * r['cross_selected']:.2f}" if "cross_selected" in r else "-"
-        lines.append(f"| {r['alpha']:g} | {100 * r['dev'][dev]:.2f} | {cross} | {100 * standard_error(r, dev):.2f} |")
+        lines.append(f"| {r['alpha']:g} | {100 * r['dev'][dev]:.2f} | {100 * r['cross_selected']:.2f} | "
+                     f"{100 * standard_error(r, dev):.2f} |")
     return "\n".join(lines)
 
 
@@ -89,9 +90,8 @@ def plot_sweep(out, results, task_key):
     fig, ax = plt.subplots(figsize=(5, 3.5))
     ax.errorbar(alphas, [100 * r["dev"][dev] for r in results], yerr=errors, fmt="o-", capsize=3,
                 label="dev-selected")
-    if all("cross_selected" in r for r in results):
-        ax.errorbar(alphas, [100 * r["cross_selected"] for r in results], yerr=errors, fmt="s--", capsize=3,
-                    label="cross-selected")
+    ax.errorbar(alphas, [100 * r["cross_selected"] for r in results], yerr=errors, fmt="s--", capsize=3,
+                label="cross-selected")
     ax.set(xlabel="alpha (weight of the label loss, Eq. 1)", ylabel=f"best dev {metric} (%)",
            title=f"{data.TASKS[task_key].name}: distillation vs labels")
     ax.legend()

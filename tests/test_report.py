@@ -140,6 +140,7 @@ def test_sweep_trains_one_student_per_alpha_and_scores_each_both_ways(toy, capsy
     assert json.loads((toy / "sweep" / "alpha_1" / "metrics.json").read_text())["config"]["alpha"] == 1.0
     zero, one = json.loads((toy / "sweep" / "sweep.json").read_text())["results"]
     assert zero["dev"]["dev"] == alone["dev"]["dev"]["acc"] and zero["curve"] == alone["curve"]
+    assert zero["run"] == str(toy / "alone") and one["run"] == str(toy / "sweep" / "alpha_1")
     gold = report.data.load_split("sst2", "dev", toy).label
     assert one["n"] == len(gold) == 100
     assert one["cross_selected"] == report.cross_selected(one["curve"], gold, "sst2", "dev")
