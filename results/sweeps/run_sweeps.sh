@@ -12,8 +12,8 @@
 #
 # Run it from the clone's root:  bash results/sweeps/run_sweeps.sh "sst2 rte" "sst2 rte mrpc"
 set -u
-teachers=${1:-"sst2 rte mrpc"}
-sweeps=${2:-"sst2 rte mrpc"}
+teachers=${1-"sst2 rte mrpc"}
+sweeps=${2-"sst2 rte mrpc"}
 for t in $teachers; do
   if [ -e runs/$t/teacher_orig ]; then echo "$t: runs/$t/teacher_orig is there already: left as it is"; continue; fi
   cmd=$(python3 -c "import json; print(json.load(open('runs/$t/teacher/metrics.json'))['command'])")
