@@ -193,7 +193,7 @@ seeds: $(RUNS)/$(TASK)/reported
 # The alpha sweep of Eq. 1 (section 3.2) on a task's teacher and logits: make sweep TASK=rte.  One
 # student per alpha in ALPHAS with make's settings and SEED, in runs/<task>/sweep/alpha_<a>/ (make's
 # own student, trained with the same settings, stands for its ALPHA); report.py then adds the
-# sweep's table and plot (alpha.png) to results/<task>/.
+# sweep's table and plot (alpha.png) to results/<task>/.  One process: NPROC does not apply.
 ALPHAS ?= 0 0.5 1
 sweep: $(RUNS)/$(TASK)/reported
 	$(PY) report.py sweep $(call distilled,$(TASK)) --seed $(SEED) --alphas $(ALPHAS) --out $(RUNS)/$(TASK)/sweep \

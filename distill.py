@@ -258,13 +258,18 @@ def predict_student(model, columns, device, batch_size=512):
     return out
 
 
-def cmd_student(args):
-    files.start(args, torch.manual_seed)
-    out = Path(args.out)
+def student_manifest(args):
+    """A student's settings and the fingerprints of its input files: what tells whether a finished
+    student is up to date (report.py's sweep asks it too, of make's own student)."""
     distilled = {} if args.no_distill else {"train_logits": args.train_logits, "augmented": args.augmented or None,
                                              "augmented_logits": args.augmented and args.augmented_logits}
-    made = files.manifest(args, {**{s: data.split_path(args.task, s, args.data_dir) for s, _ in data.TASKS[args.task].splits},
+    return files.manifest(args, {**{s: data.split_path(args.task, s, args.data_dir) for s, _ in data.TASKS[args.task].splits},
                                  **distilled, "vectors": args.vectors or files.vectors_path(args.data_dir)})
+
+
+def cmd_student(args):
+    files.start(args, torch.manual_seed)
+    out, made = Path(args.out), student_manifest(args)
     if files.matches(out / "metrics.json", made, out):
         return print(f"{out} is trained from these settings and inputs: nothing to do")
     files.writable(out, stale=out / "metrics.json")
@@ -401,23 +406,13 @@ def cmd_eval(args):
                 reports[run][f"teacher_{d}"] = metrics(task_key, predicted["teacher"], split.label)
             print(f"{run} {d}: " + ", ".join(f"{k} {100 * v:.2f}" for k, v in reports[run][d].items() if k in ("acc", "f1")))
             if args.errors:
-                write_errors(Path(run) / f"errors_{d}.tsv", split, predicted[Path(run).name], predicted.get("teacher"),
+                files.write_errors(Path(run) / f"errors_{d}.tsv", split, predicted[Path(run).name], predicted.get("teacher"),
                              task, args.errors)
         for name, labels in predicted.items() if d in tests else ():     # GLUE's: <submit>/<name>/<file>
             files.write_tsv(Path(args.submit) / name / tests[d], ["index", "prediction"],
                             [[i, task.labels[p]] for i, p in zip(split.index, labels)])
     for run in args.run:
         files.save_json(Path(run) / "eval.json", {**reports[run], "seconds": time.time() - t0})
-
-
-def write_errors(path, split, predictions, teacher, task, limit):
-    """The misclassified examples beside the teacher's answers: where the student fails it, where both fail."""
-    wrong = [i for i in range(len(split)) if predictions[i] != split.label[i]][:limit]
-    name = lambda y: task.labels[y] if y is not None else ""       # noqa: E731
-    files.write_tsv(path, ["gold", "teacher", "student", "text_a"] + ["text_b"] * bool(split.text_b),
-                    [[name(split.label[i]), name(None if teacher is None else teacher[i]), name(predictions[i]),
-                      split.text_a[i]] + ([split.text_b[i]] if split.text_b else []) for i in wrong])
-    print(f"{len(wrong)} misclassified examples -> {path}")
 
 
 def cmd_predict(args):

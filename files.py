@@ -391,6 +391,16 @@ def write_tsv(path, header, rows):
         f.writelines("\t".join(map(str, row)) + "\n" for row in [header, *rows])
 
 
+def write_errors(path, split, predictions, teacher, task, limit):
+    """The misclassified examples beside the teacher's answers: where the student fails it, where both fail."""
+    wrong = [i for i in range(len(split)) if predictions[i] != split.label[i]][:limit]
+    name = lambda y: task.labels[y] if y is not None else ""       # noqa: E731
+    write_tsv(path, ["gold", "teacher", "student", "text_a"] + ["text_b"] * bool(split.text_b),
+              [[name(split.label[i]), name(None if teacher is None else teacher[i]), name(predictions[i]),
+                split.text_a[i]] + ([split.text_b[i]] if split.text_b else []) for i in wrong])
+    print(f"{len(wrong)} misclassified examples -> {path}")
+
+
 def rows_for(path, split):
     """The array in `path` (the teacher's logits), one row per example of `split`: where two
     files meet, their row counts must agree."""

@@ -30,20 +30,27 @@ def cmd_sweep(args):
         return plot_sweep(out, files.read_json(out / "sweep.json")["results"], args.task)
     dev = data.dev_splits(args.task)[0]
     gold = data.load_split(args.task, dev, args.data_dir).label
+    for folder in args.reuse:
+        if not (Path(folder) / "metrics.json").exists():
+            raise ValueError(f"--reuse {folder}: no metrics.json there; give folders of finished `distill.py student` runs")
+    trained = {f: files.read_json(Path(f) / "metrics.json") for f in args.reuse}
     results = []
-    trained = [files.read_json(Path(r) / "metrics.json") for r in args.reuse]
     for alpha in args.alphas:
-        student = {k: v for k, v in vars(args).items() if k not in ("alphas", "plot_only", "reuse")}
-        run_args = argparse.Namespace(**{**student, "alpha": alpha, "out": str(out / f"alpha_{alpha:g}"),
+        settings = {k: v for k, v in vars(args).items() if k not in ("alphas", "plot_only", "reuse")}
+        run_args = argparse.Namespace(**{**settings, "alpha": alpha, "out": str(out / f"alpha_{alpha:g}"),
                                          "no_distill": False, "cmd": "student"})
-        setting = {k: v for k, v in vars(run_args).items() if k != "func"}       # as files.provenance saves it
-        same = [m for m in trained if {**m["config"], "out": run_args.out} == setting]
-        if same:         # make's own student, say: the same settings train the same student
-            print(f"alpha {alpha:g}: {same[0]['config']['out']} was trained with these settings: used as it is")
+        # A student made from this alpha's very settings and inputs (make's own, say) stands for it,
+        # by the check distill.py makes before training one again, if it kept its evaluations'
+        # predictions (cross-selection needs them).
+        made = distill.student_manifest(run_args)
+        reused = next((f for f, m in trained.items() if m["config"]["alpha"] == alpha and all("predictions" in e for e in
+                       m["curve"]) and files.matches(Path(f) / "metrics.json", made, f)), None)
+        if reused:
+            print(f"alpha {alpha:g}: {reused} was trained from these settings and inputs: used as it is")
         else:
             distill.cmd_student(run_args)
-        m = same[0] if same else files.read_json(out / f"alpha_{alpha:g}" / "metrics.json")
-        results.append({"alpha": alpha, "run": m["config"]["out"],
+        m = files.read_json(Path(reused or run_args.out) / "metrics.json")
+        results.append({"alpha": alpha, "run": str(reused or run_args.out),
                         "dev": {d: distill.score(r, args.task) for d, r in m["dev"].items()},
                         "cross_selected": cross_selected(m["curve"], gold, args.task, dev),
                         "n": len(gold), "curve": m["curve"]})
@@ -63,15 +70,15 @@ def sweep_table(results, task_key):
              "|---|---|---|---|"]
     for r in results:
         lines.append(f"| {r['alpha']:g} | {100 * r['dev'][dev]:.2f} | {100 * r['cross_selected']:.2f} | "
-                     f"{100 * standard_error(r, dev):.2f} |")
+                     f"{100 * standard_error(r['dev'][dev], r['n']):.2f} |")
     return "\n".join(lines)
 
 
-def standard_error(result, dev):
-    """One standard error of a score p on n dev examples, sqrt(p (1 - p) / n): differences inside
-    it are noise (872 SST-2 dev sentences: about 1.1 points; 277 RTE pairs: about 3)."""
-    p = result["dev"][dev]
-    return float(np.sqrt(p * (1 - p) / result["n"]))
+def standard_error(p, n):
+    """One standard error of an accuracy p on n dev examples, sqrt(p (1 - p) / n): differences
+    inside it are noise (872 SST-2 dev sentences: about 1.1 points; 277 RTE pairs: about 3).  For
+    MRPC's and QQP's (accuracy + F1) / 2, a rough guide of the same size."""
+    return float(np.sqrt(p * (1 - p) / n))
 
 
 def plot_sweep(out, results, task_key):
@@ -86,12 +93,11 @@ def plot_sweep(out, results, task_key):
         return
     dev = data.dev_splits(task_key)[0]
     metric = score_name(task_key)
-    alphas, errors = [r["alpha"] for r in results], [100 * standard_error(r, dev) for r in results]
     fig, ax = plt.subplots(figsize=(5, 3.5))
-    ax.errorbar(alphas, [100 * r["dev"][dev] for r in results], yerr=errors, fmt="o-", capsize=3,
-                label="dev-selected")
-    ax.errorbar(alphas, [100 * r["cross_selected"] for r in results], yerr=errors, fmt="s--", capsize=3,
-                label="cross-selected")
+    for label, scores, style in (("dev-selected", [r["dev"][dev] for r in results], "o-"),
+                                 ("cross-selected", [r["cross_selected"] for r in results], "s--")):
+        ax.errorbar([r["alpha"] for r in results], [100 * p for p in scores], fmt=style, capsize=3, label=label,
+                    yerr=[100 * standard_error(p, r["n"]) for p, r in zip(scores, results)])
     ax.set(xlabel="alpha (weight of the label loss, Eq. 1)", ylabel=f"best dev {metric} (%)",
            title=f"{data.TASKS[task_key].name}: distillation vs labels")
     ax.legend()
@@ -164,8 +170,8 @@ def cmd_report(args):
     for path, name in made.items():
         (out / args.task / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, out / args.task / name)
-    sweep = read("sweep/sweep.json") if (run / "sweep" / "sweep.json").exists() else None
-    if sweep:                                    # make sweep TASK=<task>
+    sweep = sweep_of(run, steps["student"])
+    if sweep:
         shutil.copyfile(run / "sweep" / "sweep.json", out / args.task / "sweep.json")
     task_figures(out / args.task, args.task, steps, sweep)
     for d in dev:
@@ -178,10 +184,24 @@ def cmd_report(args):
         update_readme("figures", figures_block(out))
 
 
+def sweep_of(run, student):
+    """runs/<task>/sweep/sweep.json (make sweep) when its students were trained with make's
+    student's settings but alpha, else None (and a sweep with other settings is named)."""
+    path = run / "sweep" / "sweep.json"
+    if not path.exists():
+        return None
+    sweep = files.read_json(path)
+    setting = lambda c: {k: v for k, v in c.items()       # noqa: E731
+                         if k not in ("cmd", "out", "alpha", "alphas", "reuse", "plot_only", "no_distill")}
+    if setting(sweep["config"]) != setting(student["config"]):
+        return print(f"{path} was run with other settings than {run / 'student'}: left out", file=sys.stderr)
+    return sweep
+
+
 # The seed replication's figures, per task: the learning curves of the student and the baseline
-# with the teacher as a line, and the confusion matrices of all three on dev.  The numbers always
-# go to <task>/figures.md as tables; the plots to curves.png and confusion.png when matplotlib is
-# there (it is optional).
+# with the teacher as a line, the confusion matrices of all three on dev and, where make sweep
+# has run, the alpha sweep.  The numbers always go to <task>/figures.md as tables; the plots to
+# curves.png, confusion.png and alpha.png when matplotlib is there (it is optional).
 
 WHO = ("teacher", "baseline", "student")
 
@@ -342,9 +362,13 @@ def results_table(results_dir):
               "(95% interval) | seeds |", "|---|---|---|---|---|---|---|"]
     for task_key, r in found.items():
         lines.append(trust_row(task_key, r))
-    flattery = [f"{data.TASKS[k].name} student {100 * (s['dev_selected']['student_mean'] - s['cross_selected']['student_mean']):+.1f}, "
-                f"baseline {100 * (s['dev_selected']['baseline_mean'] - s['cross_selected']['baseline_mean']):+.1f}"
-                for k, s in ((k, r.get("seeds")) for k, r in found.items()) if s and s["cross_selected"]]
+    flattery = []
+    for task_key, r in found.items():
+        seeds = r.get("seeds")
+        if seeds and seeds["cross_selected"]:
+            by = {who: 100 * (seeds["dev_selected"][f"{who}_mean"] - seeds["cross_selected"][f"{who}_mean"])
+                  for who in ("student", "baseline")}
+            flattery.append(f"{data.TASKS[task_key].name} student {by['student']:+.1f}, baseline {by['baseline']:+.1f}")
     if flattery:
         lines += ["", "Choosing each checkpoint on all of dev flatters the mean over seeds by (points): "
                   + "; ".join(flattery) + "."]

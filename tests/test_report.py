@@ -122,7 +122,7 @@ def test_readme_figures_are_the_results():
 def test_sweep_trains_one_student_per_alpha_and_scores_each_both_ways(toy, capsys):
     """report.py sweep: one student per alpha, each one's dev-selected and cross-selected score in
     sweep.json and its table; a student given in --reuse stands for an alpha only when it was
-    trained with that alpha's very settings (make's own student, say)."""
+    made from that alpha's very settings and inputs (make's own student, say)."""
     from conftest import toy_teacher_logits
     import distill
     np.save(toy / "train.npy", toy_teacher_logits(toy, "train"))
@@ -131,11 +131,11 @@ def test_sweep_trains_one_student_per_alpha_and_scores_each_both_ways(toy, capsy
              "--epochs", "2"]
     distill.main(["student", *flags, "--lr", "0.01", "--out", str(toy / "alone")])
     alone = json.loads((toy / "alone" / "metrics.json").read_text())
-    report.main(["sweep", *flags, "--lr", "0.02", "--alphas", "0", "--out", str(toy / "other"), "--reuse", str(toy / "alone")])
-    assert (toy / "other" / "alpha_0" / "metrics.json").exists()           # another lr: trained
+    report.main(["sweep", *flags, "--lr", "0.02", "--alphas", "0", "--out", str(toy / "lr"), "--reuse", str(toy / "alone")])
+    assert (toy / "lr" / "alpha_0" / "metrics.json").exists()             # another lr: trained
     report.main(["sweep", *flags, "--lr", "0.01", "--alphas", "0", "1", "--out", str(toy / "sweep"),
                  "--reuse", str(toy / "alone")])
-    assert "alpha 0: " + str(toy / "alone") + " was trained with these settings" in capsys.readouterr().out
+    assert f"alpha 0: {toy / 'alone'} was trained from these settings and inputs" in capsys.readouterr().out
     assert not (toy / "sweep" / "alpha_0").exists()
     assert json.loads((toy / "sweep" / "alpha_1" / "metrics.json").read_text())["config"]["alpha"] == 1.0
     zero, one = json.loads((toy / "sweep" / "sweep.json").read_text())["results"]
@@ -148,3 +148,21 @@ def test_sweep_trains_one_student_per_alpha_and_scores_each_both_ways(toy, capsy
     assert table[2] == (f"| 0 | {100 * zero['dev']['dev']:.2f} | {100 * zero['cross_selected']:.2f} | "
                         f"{100 * np.sqrt(zero['dev']['dev'] * (1 - zero['dev']['dev']) / 100):.2f} |")
     assert len(table) == 4
+    # The teacher's logits made again, different: make's student is out of date and not reused.
+    np.save(toy / "train.npy", -toy_teacher_logits(toy, "train"))
+    report.main(["sweep", *flags, "--lr", "0.01", "--alphas", "0", "--out", str(toy / "new"), "--reuse", str(toy / "alone")])
+    assert (toy / "new" / "alpha_0" / "metrics.json").exists() and "train_logits changed" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="--reuse .*nothing: no metrics.json there"):
+        report.main(["sweep", *flags, "--alphas", "0", "--out", str(toy / "x"), "--reuse", str(toy / "nothing")])
+
+
+def test_report_takes_a_sweep_of_makes_settings_only(tmp_path, capsys):
+    student = {"config": {"cmd": "student", "task": "sst2", "lr": 0.001, "seed": 0, "alpha": 0.0, "out": "runs/sst2/student",
+                          "no_distill": False}}
+    sweep = {"config": {"cmd": "sweep", "task": "sst2", "lr": 0.001, "seed": 0, "alpha": 0.0, "alphas": [0, 1],
+                        "reuse": [], "plot_only": False, "out": "runs/sst2/sweep"}, "results": []}
+    assert report.sweep_of(tmp_path, student) is None
+    report.files.save_json(tmp_path / "sweep" / "sweep.json", sweep)
+    assert report.sweep_of(tmp_path, student) == sweep
+    report.files.save_json(tmp_path / "sweep" / "sweep.json", {**sweep, "config": {**sweep["config"], "lr": 0.01}})
+    assert report.sweep_of(tmp_path, student) is None and "other settings" in capsys.readouterr().err

@@ -10,8 +10,11 @@
 #    A rerun that is not identical is set aside (teacher_rerun) and the original put back.
 # 2. make sweep TASK=<task>: alpha 0 (make's student), 0.5 and 1, seed 0.
 #
-# Run it from the clone's root:  bash results/sweeps/run_sweeps.sh "sst2 rte" "sst2 rte mrpc"
-set -u
+# Run it from the clone's root:  bash results/sweeps/run_sweeps.sh "sst2 rte mrpc" "sst2 rte mrpc"
+# (the first list: the teachers to fine-tune again; the second: the sweeps).  Step 1 ran first
+# for SST-2 and RTE alone (teachers_again.log), then for MRPC with the sweeps (run_sweeps.log).
+# The teachers' commands start with `python`, as their metrics.json saved them.
+set -euo pipefail
 teachers=${1-"sst2 rte mrpc"}
 sweeps=${2-"sst2 rte mrpc"}
 for t in $teachers; do
