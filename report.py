@@ -34,9 +34,9 @@ def cmd_sweep(args):
         if not (Path(folder) / "metrics.json").exists():
             raise ValueError(f"--reuse {folder}: no metrics.json there; give folders of finished `distill.py student` runs")
     trained = {f: files.read_json(Path(f) / "metrics.json") for f in args.reuse}
+    settings = {k: v for k, v in vars(args).items() if k not in ("alphas", "plot_only", "reuse")}
     results = []
     for alpha in args.alphas:
-        settings = {k: v for k, v in vars(args).items() if k not in ("alphas", "plot_only", "reuse")}
         run_args = argparse.Namespace(**{**settings, "alpha": alpha, "out": str(out / f"alpha_{alpha:g}"),
                                          "no_distill": False, "cmd": "student"})
         # A student made from this alpha's very settings and inputs (make's own, say) stands for it,
@@ -184,6 +184,11 @@ def cmd_report(args):
         update_readme("figures", figures_block(out))
 
 
+def same_settings(config, other, but):
+    """Whether two saved configs agree on every setting but those named."""
+    return {k: v for k, v in config.items() if k not in but} == {k: v for k, v in other.items() if k not in but}
+
+
 def sweep_of(run, student):
     """runs/<task>/sweep/sweep.json (make sweep) when its students were trained with make's
     student's settings but alpha, else None (and a sweep with other settings is named)."""
@@ -191,9 +196,8 @@ def sweep_of(run, student):
     if not path.exists():
         return None
     sweep = files.read_json(path)
-    setting = lambda c: {k: v for k, v in c.items()       # noqa: E731
-                         if k not in ("cmd", "out", "alpha", "alphas", "reuse", "plot_only", "no_distill")}
-    if setting(sweep["config"]) != setting(student["config"]):
+    if not same_settings(sweep["config"], student["config"],
+                         but=("cmd", "out", "alpha", "alphas", "reuse", "plot_only", "no_distill")):
         return print(f"{path} was run with other settings than {run / 'student'}: left out", file=sys.stderr)
     return sweep
 
@@ -301,13 +305,12 @@ def over_seeds(run, steps, task, gold):
     with its 95% interval: for the dev-selected figures and, where every run kept its
     evaluations' predictions, the cross-selected ones.  None with fewer than two seeds."""
     main = data.dev_splits(task)[0]
-    setting = lambda c: {k: v for k, v in c.items() if k not in ("seed", "out")}     # noqa: E731
     trained = {}
     for who in ("student", "baseline"):
         trained[who] = {steps[who]["config"]["seed"]: steps[who]}
         for path in sorted((run / "seeds").glob(f"*/{who}/metrics.json")):
             m = files.read_json(path)
-            if setting(m["config"]) != setting(steps[who]["config"]):
+            if not same_settings(m["config"], steps[who]["config"], but=("seed", "out")):
                 print(f"{path} was trained with other settings than {run / who}: left out", file=sys.stderr)
             else:
                 trained[who][m["config"]["seed"]] = m
