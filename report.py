@@ -182,6 +182,7 @@ def cmd_report(args):
     if out.resolve() == RESULTS.resolve():       # not for `make quick` and other side runs
         update_readme("results", results_table(out))
         update_readme("figures", figures_block(out))
+        update_readme("levers", levers_table(out))
 
 
 def same_settings(config, other, but):
@@ -364,7 +365,7 @@ def results_table(results_dir):
     lines += ["", "| task (dev) | score | teacher | BiLSTM, labels only | distilled BiLSTM | gain of distillation "
               "(95% interval) | seeds |", "|---|---|---|---|---|---|---|"]
     for task_key, r in found.items():
-        lines.append(trust_row(task_key, r))
+        lines.append(row(trust_cells(task_key, r)))
     flattery = []
     for task_key, r in found.items():
         seeds = r.get("seeds")
@@ -378,7 +379,11 @@ def results_table(results_dir):
     return "\n".join(lines)
 
 
-def trust_row(task_key, r):
+def row(cells):
+    return "| " + " | ".join(cells) + " |"
+
+
+def trust_cells(task_key, r):
     """One task's row of the second table: each cell 'dev-selected / cross-selected'; mean ±
     standard deviation over the seeds where make seeds ran, make's one run where not."""
     main = data.dev_splits(task_key)[0]
@@ -390,14 +395,51 @@ def trust_row(task_key, r):
     if not seeds:
         cells = [both(pct(distill.score(r["dev"][main][who], task_key)), pct(cross[who]) if who in cross else None)
                  for who in ("baseline", "student")]
-        return f"| {data.TASKS[task_key].name} | {score_name(task_key)} | {teacher} | {cells[0]} | {cells[1]} | - | 1 |"
+        return [data.TASKS[task_key].name, score_name(task_key), teacher, *cells, "-", "1"]
     kinds = [seeds["dev_selected"], seeds["cross_selected"]]
     spread_of = lambda who: both(*[f"{pct(k[who + '_mean'])} ± {pct(k[who + '_sd'])}" if k else None    # noqa: E731
                                    for k in kinds])
     gain = both(*[f"{100 * k['gain_mean']:+.1f} ({100 * k['gain_ci95'][0]:+.1f} to {100 * k['gain_ci95'][1]:+.1f})"
                   if k else None for k in kinds])
-    return (f"| {data.TASKS[task_key].name} | {score_name(task_key)} | {teacher} | {spread_of('baseline')} | "
-            f"{spread_of('student')} | {gain} | {len(seeds['seeds'])} |")
+    return [data.TASKS[task_key].name, score_name(task_key), teacher, spread_of("baseline"), spread_of("student"),
+            gain, str(len(seeds["seeds"]))]
+
+
+# Settings that name a file or folder: two runs differ in them without differing in what they do.
+PATHS = ("out", "teacher_dir", "input", "train_logits", "augmented", "augmented_logits")
+
+
+def differences(configs, made):
+    """What a side run's saved configs set otherwise than make's, step by step: 'augment: n_iter
+    20; student: epochs 6' (steps that differ alike are named together)."""
+    by = {}
+    for step, config in configs.items():
+        diff = ", ".join(f"{k} {v}" for k, v in sorted(config.items())
+                         if k not in PATHS + ("seed",) and made[step].get(k) != v)
+        if diff:
+            by.setdefault(diff, []).append(step)
+    return "; ".join(f"{', '.join(steps)}: {diff}" for diff, steps in by.items()) or "nothing"
+
+
+def levers_table(results_dir):
+    """The levers tried: every side run kept below results/ (a <task>.json a folder down, made by
+    the script beside it) in a row under make's own, with what it set otherwise and the cells of
+    the second results table.  make quick's run is a demo, not a lever: left out."""
+    results_dir = Path(results_dir)
+    lines = []
+    for task_key in data.TASKS:
+        side = sorted(p for p in results_dir.glob(f"*/**/{task_key}.json") if p.relative_to(results_dir).parts[0] != "quick")
+        if not side or not (results_dir / f"{task_key}.json").exists():
+            continue
+        made = files.read_json(results_dir / f"{task_key}.json")
+        lines.append(row([f"make {task_key}", "-", *trust_cells(task_key, made)[1:]]))
+        for path in side:
+            r = files.read_json(path)
+            lines.append(row([f"`{path.parent.relative_to(results_dir)}/`", differences(r["configs"], made["configs"]),
+                              *trust_cells(task_key, r)[1:]]))
+    return "\n".join(["| run | what it sets otherwise than make | score | teacher | BiLSTM, labels only | distilled BiLSTM "
+                      "| gain of distillation (95% interval) | seeds |", "|---|---|---|---|---|---|---|---|", *lines]) \
+        if lines else ""
 
 
 RESULTS = Path(__file__).parent / "results"
