@@ -365,7 +365,7 @@ def results_table(results_dir):
     lines += ["", "| task (dev) | score | teacher | BiLSTM, labels only | distilled BiLSTM | gain of distillation "
               "(95% interval) | seeds |", "|---|---|---|---|---|---|---|"]
     for task_key, r in found.items():
-        lines.append(row(trust_cells(task_key, r)))
+        lines.append(table_row(trust_cells(task_key, r)))
     flattery = []
     for task_key, r in found.items():
         seeds = r.get("seeds")
@@ -379,7 +379,8 @@ def results_table(results_dir):
     return "\n".join(lines)
 
 
-def row(cells):
+def table_row(cells):
+    """A markdown table's row."""
     return "| " + " | ".join(cells) + " |"
 
 
@@ -415,31 +416,32 @@ def differences(configs, made):
     by = {}
     for step, config in configs.items():
         diff = ", ".join(f"{k} {v}" for k, v in sorted(config.items())
-                         if k not in PATHS + ("seed",) and made[step].get(k) != v)
+                         if k not in PATHS + ("seed",) and made.get(step, {}).get(k) != v)
         if diff:
             by.setdefault(diff, []).append(step)
     return "; ".join(f"{', '.join(steps)}: {diff}" for diff, steps in by.items()) or "nothing"
 
 
 def levers_table(results_dir):
-    """The levers tried: every side run kept below results/ (a <task>.json a folder down, made by
+    """The levers tried: every side run kept below results/ (a <task>.json in a folder, made by
     the script beside it) in a row under make's own, with what it set otherwise and the cells of
     the second results table.  make quick's run is a demo, not a lever: left out."""
     results_dir = Path(results_dir)
     lines = []
     for task_key in data.TASKS:
-        side = sorted(p for p in results_dir.glob(f"*/**/{task_key}.json") if p.relative_to(results_dir).parts[0] != "quick")
+        side = sorted(p for p in results_dir.glob(f"*/**/{task_key}.json")
+                      if p.relative_to(results_dir).parts[0] != "quick")
         if not side or not (results_dir / f"{task_key}.json").exists():
             continue
         made = files.read_json(results_dir / f"{task_key}.json")
-        lines.append(row([f"make {task_key}", "-", *trust_cells(task_key, made)[1:]]))
+        lines.append(table_row([f"make {task_key}", "-", *trust_cells(task_key, made)[1:]]))
         for path in side:
             r = files.read_json(path)
-            lines.append(row([f"`{path.parent.relative_to(results_dir)}/`", differences(r["configs"], made["configs"]),
-                              *trust_cells(task_key, r)[1:]]))
-    return "\n".join(["| run | what it sets otherwise than make | score | teacher | BiLSTM, labels only | distilled BiLSTM "
-                      "| gain of distillation (95% interval) | seeds |", "|---|---|---|---|---|---|---|---|", *lines]) \
-        if lines else ""
+            lines.append(table_row([f"`{path.parent.relative_to(results_dir)}/`",
+                                    differences(r["configs"], made["configs"]), *trust_cells(task_key, r)[1:]]))
+    head = ["| run | what it sets otherwise than make | score | teacher | BiLSTM, labels only | distilled BiLSTM "
+            "| gain of distillation (95% interval) | seeds |", "|---|---|---|---|---|---|---|---|"]
+    return "\n".join(head + lines) if lines else ""
 
 
 RESULTS = Path(__file__).parent / "results"
