@@ -412,31 +412,35 @@ PATHS = ("out", "teacher_dir", "input", "train_logits", "augmented", "augmented_
 
 def differences(configs, made):
     """What a side run's saved configs set otherwise than make's, step by step: 'augment: n_iter
-    20; student: epochs 6' (steps that differ alike are named together)."""
+    20; student: epochs 6' (steps that differ alike are named together).  Only settings both
+    configs hold are compared: a setting one of them lacks comes from other code, not a lever."""
     by = {}
     for step, config in configs.items():
+        other = made.get(step, {})
         diff = ", ".join(f"{k} {v}" for k, v in sorted(config.items())
-                         if k not in PATHS + ("seed",) and made.get(step, {}).get(k) != v)
+                         if k in other and k not in PATHS + ("seed",) and other[k] != v)
         if diff:
             by.setdefault(diff, []).append(step)
     return "; ".join(f"{', '.join(steps)}: {diff}" for diff, steps in by.items()) or "nothing"
 
 
 def levers_table(results_dir):
-    """The levers tried: every side run kept below results/ (a <task>.json in a folder, made by
-    the script beside it) in a row under make's own, with what it set otherwise and the cells of
-    the second results table.  make quick's run is a demo, not a lever: left out."""
+    """The levers tried: every side run kept below results/ (a <task>.json in a folder, made by a
+    script there) in a row under make's own, with what it set otherwise and the cells of the
+    second results table.  make quick's runs are a demo, not levers: left out."""
     results_dir = Path(results_dir)
     lines = []
     for task_key in data.TASKS:
         side = sorted(p for p in results_dir.glob(f"*/**/{task_key}.json")
-                      if p.relative_to(results_dir).parts[0] != "quick")
+                      if "quick" not in p.relative_to(results_dir).parts)
         if not side or not (results_dir / f"{task_key}.json").exists():
             continue
         made = files.read_json(results_dir / f"{task_key}.json")
         lines.append(table_row([f"make {task_key}", "-", *trust_cells(task_key, made)[1:]]))
         for path in side:
             r = files.read_json(path)
+            if "configs" not in r:
+                raise ValueError(f"{path}: no 'configs'; expected what report.py results writes")
             lines.append(table_row([f"`{path.parent.relative_to(results_dir)}/`",
                                     differences(r["configs"], made["configs"]), *trust_cells(task_key, r)[1:]]))
     head = ["| run | what it sets otherwise than make | score | teacher | BiLSTM, labels only | distilled BiLSTM "

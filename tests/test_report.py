@@ -120,28 +120,33 @@ def test_readme_figures_are_the_results():
 
 
 def test_readme_levers_are_the_results():
-    table = report.levers_table(ROOT / "results")
-    if not table:
-        pytest.skip("no side runs in results/ yet")
-    assert README.split("<!-- levers:begin -->")[1].split("<!-- levers:end -->")[0].strip() == table
+    assert README.split("<!-- levers:begin -->")[1].split("<!-- levers:end -->")[0].strip() == \
+        report.levers_table(ROOT / "results")
 
 
 def test_levers_table_names_what_each_side_run_set_otherwise(tmp_path):
     """Each side run sits under make's own run with the settings it changed, paths and seeds
     aside; make quick's run is not a lever."""
-    def result(hidden, out, acc):
-        configs = {step: {"seed": 0, "out": f"{out}/{step}", "hidden": hidden, "epochs": 10}
+    def result(hidden, out, acc, seed=0, **augment):
+        configs = {step: {"seed": seed, "out": f"{out}/{step}", "hidden": hidden, "epochs": 10}
                    for step in ("student", "baseline")}
-        configs["augment"] = {"seed": 0, "out": f"{out}/augmented.tsv", "n_iter": 10}
+        configs["augment"] = {"seed": seed, "out": f"{out}/augmented.tsv", "n_iter": 10, **augment}
         return {"configs": configs, "cross_selected": None, "seeds": None,
                 "dev": {"dev": {who: {"acc": acc} for who in ("teacher", "student", "baseline")}}}
     report.files.save_json(tmp_path / "rte.json", result(300, "runs/rte", 0.6))
-    report.files.save_json(tmp_path / "rte" / "size" / "rte.json", result(150, "runs/size/rte", 0.5))
+    report.files.save_json(tmp_path / "rte" / "size" / "rte.json", result(150, "runs/size/rte", 0.5, seed=1))
+    # a setting make's config does not hold (other code) is no lever; a run alike in all is named so
+    report.files.save_json(tmp_path / "pairs" / "same" / "rte.json", result(300, "runs/same/rte", 0.7, written=9))
     report.files.save_json(tmp_path / "quick" / "rte.json", result(300, "runs/quick/rte", 0.4))
+    report.files.save_json(tmp_path / "pairs" / "quick" / "rte.json", result(300, "runs/quick/rte", 0.4))
     lines = report.levers_table(tmp_path).splitlines()
     assert lines[2:] == ["| make rte | - | accuracy | 60.0 / - | 60.0 / - | 60.0 / - | - | 1 |",
+                         "| `pairs/same/` | nothing | accuracy | 70.0 / - | 70.0 / - | 70.0 / - | - | 1 |",
                          "| `rte/size/` | student, baseline: hidden 150 | accuracy | 50.0 / - | 50.0 / - | 50.0 / - | - | 1 |"]
     assert report.levers_table(tmp_path / "rte") == ""           # no make run to set it against
+    report.files.save_json(tmp_path / "rte" / "old" / "rte.json", {"dev": {}})
+    with pytest.raises(ValueError, match="old/rte.json: no 'configs'"):
+        report.levers_table(tmp_path)
 
 
 def test_sweep_trains_one_student_per_alpha_and_scores_each_both_ways(toy, capsys):

@@ -7,11 +7,23 @@
 #     bash results/pairs/lever.sh mrpc n_iter_20 N_ITER=20 EPOCHS_mrpc=6
 #     bash results/pairs/lever.sh mrpc pair_mode_both AUGMENT_FLAGS="--p-mask 0.1 --p-pos 0.1 --p-ng 0.25 --pair-mode both"
 # It works in runs/<name>/<task>/ (run again, it continues there) and writes
-# results/pairs/<name>/<task>.json and <task>/{teacher,student,baseline}.json, which the README's
-# table of levers sets under make's run.
+# results/pairs/<name>/<task>.json, <task>/{teacher,student,baseline}.json and its log, <task>.log;
+# the README's table of levers sets them under make's run.
 set -euo pipefail
+if [ $# -lt 2 ]; then echo "usage: bash results/pairs/lever.sh <task> <name> [VAR=value ...]" >&2; exit 2; fi
 task=$1 name=$2
 shift 2
-mkdir -p runs/$name
-[ -e runs/$name/$task ] || cp -rp runs/$task runs/$name/
-make seeds TASK=$task RUNS=runs/$name RESULTS=results/pairs/$name "$@"
+run=runs/$name/$task
+mkdir -p runs/$name results/pairs/$name
+if [ ! -e $run ]; then              # copied whole or not at all
+  rm -rf runs/$name/.$task.partial
+  cp -rp runs/$task runs/$name/.$task.partial && mv runs/$name/.$task.partial $run
+  printf '%s\n' "$@" > $run/lever.settings
+elif ! printf '%s\n' "$@" | cmp -s - $run/lever.settings; then
+  echo "$run was made with other settings ($(tr '\n' ' ' < $run/lever.settings)): give this lever another name" >&2
+  exit 1
+elif [ runs/$task/teacher/metrics.json -nt $run/teacher/metrics.json ]; then
+  echo "runs/$task has a newer teacher than $run: remove $run to run the lever on it" >&2
+  exit 1
+fi
+make seeds TASK=$task RUNS=runs/$name RESULTS=results/pairs/$name "$@" 2>&1 | tee results/pairs/$name/$task.log
