@@ -120,6 +120,8 @@ def test_readme_figures_are_the_results():
 
 
 def test_readme_levers_are_the_results():
+    if not any(p.stem in data.TASKS for p in task_results()):
+        pytest.skip("no results/<task>.json yet (a handout leaves results/ out)")
     assert README.split("<!-- levers:begin -->")[1].split("<!-- levers:end -->")[0].strip() == \
         report.levers_table(ROOT / "results")
 
