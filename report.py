@@ -157,6 +157,9 @@ def cmd_report(args):
     result["seeds"] = over_seeds(run, steps, args.task, gold[dev[0]])
     result["cross_selected"] = {d: {who: cross_selected(e, gold[d], args.task, d) for who, e in kept.items()}
                                 for d in dev} if kept else None
+    if kept and data.TASKS[args.task].metric == "f1":          # accuracy and F1 apart
+        result["cross_selected_parts"] = {d: {who: cross_selected_metrics(e, gold[d], args.task, d)
+                                              for who, e in kept.items()} for d in dev}
     if (run / "make_wall.json").exists():        # written by results/sst2/run_make_sst2.sh
         result["make_wall"] = {k: v for k, v in read("make_wall.json").items()
                                if k.endswith("seconds") or k == "killed_at_batch"}
@@ -277,22 +280,27 @@ def figures_block(results_dir):
     return "\n\n".join(lines)
 
 
-def cross_selected(evaluations, labels, task, split, seed=0):
-    """A dev score no example of which helped choose the checkpoint it scores: dev is split at
-    random into two halves; the evaluation (of those made during training) best on one half is
-    scored on the other, both ways round, and the two scores averaged.  Ties go to the earliest
-    evaluation.  The dev-selected figure (the best evaluation on all of dev) is the luckiest of
-    them and flatters small dev sets."""
+def cross_selected_metrics(evaluations, labels, task, split, seed=0):
+    """Dev metrics no example of which helped choose the checkpoint they score: dev is split at
+    random into two halves; the evaluation (of those made during training) with the best score
+    on one half is measured on the other, both ways round, and each metric (accuracy, and F1 for
+    MRPC and QQP) averaged over the two.  Ties go to the earliest evaluation.  The dev-selected
+    figure (the best evaluation on all of dev) is the luckiest of them and flatters small dev sets."""
     labels = np.asarray(labels)
     order = np.random.default_rng(seed).permutation(len(labels))
     halves = (order[:len(order) // 2], order[len(order) // 2:])
     predictions = [np.array([int(c) for c in e["predictions"][split]]) for e in evaluations]
-    on = lambda rows, p: distill.score(distill.metrics(task, p[rows], labels[rows]), task)     # noqa: E731
-    scores = []
+    on = lambda rows, p: distill.metrics(task, p[rows], labels[rows])     # noqa: E731
+    judged = []
     for pick, judge in (halves, halves[::-1]):
-        best = max(range(len(predictions)), key=lambda k: (on(pick, predictions[k]), -k))
-        scores.append(on(judge, predictions[best]))
-    return float(np.mean(scores))
+        best = max(range(len(predictions)), key=lambda k: (distill.score(on(pick, predictions[k]), task), -k))
+        judged.append(on(judge, predictions[best]))
+    return {k: float(np.mean([m[k] for m in judged])) for k in ("acc", "f1") if k in judged[0]}
+
+
+def cross_selected(evaluations, labels, task, split, seed=0):
+    """The cross-selected dev score: the score of cross_selected_metrics (it is linear in them)."""
+    return distill.score(cross_selected_metrics(evaluations, labels, task, split, seed), task)
 
 
 # Student's t for a 95% interval, by degrees of freedom (seeds - 1).
@@ -304,7 +312,8 @@ def over_seeds(run, steps, task, gold):
     (make seeds) trained with the same settings but the seed.  Mean and standard deviation of
     the main dev score, and the gain of distillation (student minus baseline of the same seed)
     with its 95% interval: for the dev-selected figures and, where every run kept its
-    evaluations' predictions, the cross-selected ones.  None with fewer than two seeds."""
+    evaluations' predictions, the cross-selected ones; for MRPC and QQP also the means of
+    accuracy and F1 apart ("parts").  None with fewer than two seeds."""
     main = data.dev_splits(task)[0]
     trained = {}
     for who in ("student", "baseline"):
@@ -319,12 +328,20 @@ def over_seeds(run, steps, task, gold):
     if len(seeds) < 2:
         return None
     runs = [m for who in trained for k, m in trained[who].items() if k in seeds]
-    return {"seeds": seeds,
-            "dev_selected": spread(seeds, {who: {k: distill.score(m["dev"][main], task) for k, m in trained[who].items()}
-                                           for who in trained}),
-            "cross_selected": spread(seeds, {who: {k: cross_selected(m["curve"], gold, task, main) for k, m in
-                                                   trained[who].items() if k in seeds} for who in trained})
-            if all("predictions" in e for m in runs for e in m["curve"]) else None}
+    kept = all("predictions" in e for m in runs for e in m["curve"])
+    result = {"seeds": seeds,
+              "dev_selected": spread(seeds, {who: {k: distill.score(m["dev"][main], task) for k, m in trained[who].items()}
+                                             for who in trained}),
+              "cross_selected": spread(seeds, {who: {k: cross_selected(m["curve"], gold, task, main) for k, m in
+                                                     trained[who].items() if k in seeds} for who in trained})
+              if kept else None}
+    if data.TASKS[task].metric == "f1":          # the score's parts, for goals stated in accuracy and F1
+        mean = lambda metrics: {p: float(np.mean([m[p] for m in metrics])) for p in ("acc", "f1")}   # noqa: E731
+        result["parts"] = {"dev_selected": {who: mean([trained[who][k]["dev"][main] for k in seeds]) for who in trained},
+                           "cross_selected": {who: mean([cross_selected_metrics(trained[who][k]["curve"], gold, task,
+                                                                                main) for k in seeds])
+                                              for who in trained} if kept else None}
+    return result
 
 
 def spread(seeds, scores):
@@ -376,7 +393,26 @@ def results_table(results_dir):
     if flattery:
         lines += ["", "Choosing each checkpoint on all of dev flatters the mean over seeds by (points): "
                   + "; ".join(flattery) + "."]
+    lines += ["\n" + sentence for sentence in map(parts_sentence, found, found.values()) if sentence]
     return "\n".join(lines)
+
+
+def parts_sentence(task_key, r):
+    """For MRPC and QQP, whose score is the mean of accuracy and F1: the two apart, as in the
+    second table (dev-selected / cross-selected, the BiLSTMs' figures means over seeds); None for
+    the other tasks and where make seeds has not run."""
+    parts = (r.get("seeds") or {}).get("parts")
+    if not parts:
+        return None
+    main = data.dev_splits(task_key)[0]
+    kinds = {"teacher": [r["dev"][main]["teacher"], (r.get("cross_selected_parts") or {}).get(main, {}).get("teacher")],
+             **{who: [(parts[k] or {}).get(who) for k in ("dev_selected", "cross_selected")]
+                for who in ("baseline", "student")}}
+    pair = lambda who, p: " / ".join(f"{100 * m[p]:.1f}" if m else "-" for m in kinds[who])    # noqa: E731
+    cells = [f"{name}: accuracy {pair(who, 'acc')}, F1 {pair(who, 'f1')}" for who, name in
+             (("teacher", "teacher"), ("baseline", "BiLSTM, labels only"), ("student", "distilled BiLSTM"))]
+    return (f"{data.TASKS[task_key].name}'s accuracy and F1 apart (dev-selected / cross-selected; the "
+            "BiLSTMs' figures are means over seeds): " + "; ".join(cells) + ".")
 
 
 def table_row(cells):

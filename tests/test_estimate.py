@@ -81,10 +81,11 @@ def make_lines(target, runs):
     return done.stdout.replace("\\\n", " ").splitlines()
 
 
-@pytest.mark.parametrize("target, limit", [("sst2", 0), ("quick", 3000)])
+@pytest.mark.parametrize("target, limit", [("sst2", 0), ("quick", 3000), ("mrpc", 0)])
 def test_make_gives_the_estimate_the_settings_of_its_steps(tmp_path, target, limit):
     """The estimate reads the same settings as the steps it estimates: each of its step settings
-    equals what distill.py parses from make's command for that step."""
+    equals what distill.py parses from make's command for that step (the student's shape, size
+    and pooling, is set per task)."""
     lines = make_lines(target, tmp_path)
     (call,) = [shlex.split(line) for line in lines if "estimate.py" in line]
     args = estimate.parser().parse_args(call[call.index("estimate.py") + 1:])
@@ -92,7 +93,7 @@ def test_make_gives_the_estimate_the_settings_of_its_steps(tmp_path, target, lim
     n_iter = int(augment[augment.index("--n-iter") + 1]) if "--n-iter" in augment else None
     assert args.limit == limit and args.n_iter == n_iter                 # the augmentation's tries, as make's
     assert Path(args.runs) in (tmp_path, tmp_path / "quick")             # make quick's RUNS is RUNS/quick
-    assert Path(args.out) == Path(args.runs) / "sst2" / "estimate.json"
+    assert Path(args.out) == Path(args.runs) / args.task / "estimate.json"
     ours = estimate.settings(args)
 
     def step(*words, without="\0"):
@@ -102,6 +103,8 @@ def test_make_gives_the_estimate_the_settings_of_its_steps(tmp_path, target, lim
     theirs = {"teacher": step("distill.py teacher"), "logits": step("distill.py logits", "--split train"),
               "student": step("distill.py student", without="--no-distill"),
               "baseline": step("distill.py student", "--no-distill")}
+    # make's choice of pooling: the paper's final states on SST-2, the maximum on the pair tasks
+    assert theirs["student"].pooling == theirs["baseline"].pooling == ("max" if args.task == "mrpc" else "last")
     ignored = {"out", "data_dir", "train_logits", "augmented", "augmented_logits", "teacher_dir", "split", "input"}
     for name, namespace in theirs.items():
         mine = {k: v for k, v in vars(ours[name]).items() if k not in ignored}

@@ -90,6 +90,52 @@ def test_cross_selection_does_not_reward_a_checkpoint_lucky_on_the_half_it_is_sc
     assert report.cross_selected([as_eval(1 - labels), as_eval(steady)], labels, "sst2", "dev") == 0.75
 
 
+def test_mrpc_reports_accuracy_and_f1_apart_cross_selected_and_over_seeds(tmp_path):
+    """MRPC's score is the mean of accuracy and F1; its goals are stated in each: cross-selection
+    chooses by that score and gives both (each the chosen checkpoint's figure on the other half,
+    averaged over the halves), and the seeds' summary and the README's sentence carry them."""
+    order = np.random.default_rng(0).permutation(12)                 # the halves cross-selection draws
+    halves = (order[:6], order[6:])
+    labels = np.zeros(12, dtype=int)
+    labels[order[[0, 1, 6, 7]]] = 1                                    # 2 positives of 6 in each half
+
+    def measured(guess, rows):
+        p, y = guess[rows], labels[rows]
+        tp, fp, fn = ((p == 1) & (y == 1)).sum(), ((p == 1) & (y == 0)).sum(), ((p == 0) & (y == 1)).sum()
+        return (p == y).mean(), 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+    # Two checkpoints: "all positive" has the better score on each half (1/3 + 1/2 against 2/3 +
+    # 0), "all negative" the better accuracy; the score, not accuracy, must choose.
+    positive, negative = np.ones(12, dtype=int), np.zeros(12, dtype=int)
+    acc, f1 = np.mean([measured(positive, h) for h in halves], axis=0)
+    evaluations = [{"predictions": {"dev": "".join(map(str, g))}} for g in (negative, positive)]
+    assert report.cross_selected_metrics(evaluations, labels, "mrpc", "dev") == pytest.approx({"acc": acc, "f1": f1})
+    assert report.cross_selected(evaluations, labels, "mrpc", "dev") == pytest.approx((acc + f1) / 2)
+    assert report.cross_selected_metrics(evaluations, labels, "rte", "dev").keys() == {"acc"}
+
+    def run(seed, dev_acc, guess):
+        return {"config": {"seed": seed}, "dev": {"dev": {"acc": dev_acc, "f1": 0.8, "n": 12}},
+                "curve": [{"dev": {"dev": 0.75}, "predictions": {"dev": "".join(map(str, guess))}}]}
+    steps = {"student": run(0, 0.70, positive), "baseline": run(0, 0.60, negative)}
+    report.files.save_json(tmp_path / "seeds" / "2" / "student" / "metrics.json", run(2, 0.72, negative))
+    report.files.save_json(tmp_path / "seeds" / "2" / "baseline" / "metrics.json", run(2, 0.62, negative))
+    seeds = report.over_seeds(tmp_path, steps, "mrpc", labels)
+    assert seeds["parts"]["dev_selected"]["student"] == pytest.approx({"acc": 0.71, "f1": 0.8})
+    assert seeds["parts"]["dev_selected"]["baseline"] == pytest.approx({"acc": 0.61, "f1": 0.8})
+    acc_neg, f1_neg = np.mean([measured(negative, h) for h in halves], axis=0)
+    assert seeds["parts"]["cross_selected"]["student"] == pytest.approx({"acc": (acc + acc_neg) / 2,
+                                                                         "f1": (f1 + f1_neg) / 2})
+    assert seeds["parts"]["cross_selected"]["baseline"] == pytest.approx({"acc": acc_neg, "f1": f1_neg})
+    assert "parts" not in report.over_seeds(tmp_path, steps, "rte", labels)
+    r = {"dev": {"dev": {"teacher": {"acc": 0.8, "f1": 0.9}}}, "seeds": seeds,
+         "cross_selected_parts": {"dev": {"teacher": {"acc": 0.75, "f1": 0.85}}}}
+    pct = lambda x: f"{100 * x:.1f}"     # noqa: E731
+    assert report.parts_sentence("mrpc", r).endswith(
+        f"teacher: accuracy 80.0 / 75.0, F1 90.0 / 85.0; "
+        f"BiLSTM, labels only: accuracy 61.0 / {pct(acc_neg)}, F1 80.0 / {pct(f1_neg)}; "
+        f"distilled BiLSTM: accuracy 71.0 / {pct((acc + acc_neg) / 2)}, F1 80.0 / {pct((f1 + f1_neg) / 2)}.")
+    assert report.parts_sentence("mrpc", {**r, "seeds": None}) is None
+
+
 def test_figures_hold_each_models_curve_and_confusion_matrix(tmp_path):
     def made(acc, confusion, curve=None):
         step = {"dev": {"dev": {"acc": acc, "confusion": confusion, "n": 10}}}

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # A lever of #21 for the pair tasks, over seeds (SEEDS, 0 1 2 by default): `make seeds` with
 # make's settings but the ones given, on a copy of make's own runs of the task (each step's
-# manifest then decides what the change redoes: another augmentation redoes the augmented pairs, their logits and the students,
-# and keeps the teacher, the train logits and the baselines).
+# manifest then decides what the change redoes: another augmentation redoes the augmented pairs,
+# their logits and the students, and keeps the teacher, the train logits and the baselines).
 # Run it from the repository root after `make seeds TASK=<task>`, with the lever's name and settings:
 #     bash results/pairs/lever.sh mrpc n_iter_20 N_ITER=20 EPOCHS_mrpc=6
 #     bash results/pairs/lever.sh mrpc pair_mode_both AUGMENT_FLAGS="--p-mask 0.1 --p-pos 0.1 --p-ng 0.25 --pair-mode both"
-#     bash results/pairs/lever.sh rte pooling_max POOLING=max SEEDS="0 1 2 3 4"
+#     bash results/pairs/lever.sh rte pooling_last POOLING=last SEEDS="0 1 2 3 4"
 # It works in runs/<name>/<task>/ (run again, it continues there: SEEDS is not a setting of the
 # lever, so more seeds join the same runs) and writes results/pairs/<name>/<task>.json,
 # <task>/{teacher,student,baseline}.json and adds to its log, <task>.log; the README's table of
