@@ -70,10 +70,10 @@ ALPHA         ?= 0
 # pair tasks their maximum over all states (POOLING=last or max sets it for every task).  Over
 # seeds 0-4 on the same teachers and logits, max-pooling's students score higher cross-selected
 # on MRPC and RTE than the final states' (results/pairs/pooling_last/); on SST-2 (seed 0) student
-# and baseline came out lower (results/sst2/pooling/; README, "Levers tried").  QQP and MNLI, not measured here, follow the
-# pair tasks: the siamese encoder is the same, and max-pooling was the best BiLSTM encoder for
-# NLI in Conneau et al. 2017 (InferSent).  Sizes and pooling come before STUDENT_FLAGS, so
-# STUDENT_FLAGS="--hidden 300" wins.
+# and baseline came out lower (results/sst2/pooling/; README, "Levers tried").  QQP and MNLI,
+# not measured here, follow the pair tasks: the siamese encoder is the same, and max-pooling was
+# the best BiLSTM encoder for NLI in Conneau et al. 2017 (InferSent).  Sizes and pooling come
+# before STUDENT_FLAGS, so STUDENT_FLAGS="--hidden 300" wins.
 STUDENT_FLAGS ?= --optimizer adam --lr 1e-3 --batch-size 128 --dropout 0.1
 SIZE_sst2 = --hidden 150 --fc 200
 SIZE_mrpc = --hidden 300 --fc 400
