@@ -155,11 +155,11 @@ def cmd_report(args):
     kept = {who: e for who, e in evaluations.items() if all("predictions" in x for x in e)}   # older runs: none
     gold = {d: data.load_split(args.task, d, steps["teacher"]["config"]["data_dir"]).label for d in dev}
     result["seeds"] = over_seeds(run, steps, args.task, gold[dev[0]])
-    result["cross_selected"] = {d: {who: cross_selected(e, gold[d], args.task, d) for who, e in kept.items()}
-                                for d in dev} if kept else None
+    crossed = {d: {who: cross_selected_metrics(e, gold[d], args.task, d) for who, e in kept.items()} for d in dev}
+    result["cross_selected"] = {d: {who: distill.score(m, args.task) for who, m in by.items()}
+                                for d, by in crossed.items()} if kept else None
     if kept and data.TASKS[args.task].metric == "f1":          # accuracy and F1 apart
-        result["cross_selected_parts"] = {d: {who: cross_selected_metrics(e, gold[d], args.task, d)
-                                              for who, e in kept.items()} for d in dev}
+        result["cross_selected_parts"] = crossed
     if (run / "make_wall.json").exists():        # written by results/sst2/run_make_sst2.sh
         result["make_wall"] = {k: v for k, v in read("make_wall.json").items()
                                if k.endswith("seconds") or k == "killed_at_batch"}
@@ -329,18 +329,16 @@ def over_seeds(run, steps, task, gold):
         return None
     runs = [m for who in trained for k, m in trained[who].items() if k in seeds]
     kept = all("predictions" in e for m in runs for e in m["curve"])
-    result = {"seeds": seeds,
-              "dev_selected": spread(seeds, {who: {k: distill.score(m["dev"][main], task) for k, m in trained[who].items()}
-                                             for who in trained}),
-              "cross_selected": spread(seeds, {who: {k: cross_selected(m["curve"], gold, task, main) for k, m in
-                                                     trained[who].items() if k in seeds} for who in trained})
-              if kept else None}
+    measured = {"dev_selected": {who: {k: m["dev"][main] for k, m in trained[who].items()} for who in trained},
+                "cross_selected": {who: {k: cross_selected_metrics(trained[who][k]["curve"], gold, task, main)
+                                         for k in seeds} for who in trained} if kept else None}
+    result = {"seeds": seeds, **{kind: spread(seeds, {who: {k: distill.score(m, task) for k, m in by.items()}
+                                                      for who, by in runs_by.items()}) if runs_by else None
+                                 for kind, runs_by in measured.items()}}
     if data.TASKS[task].metric == "f1":          # the score's parts, for goals stated in accuracy and F1
-        mean = lambda metrics: {p: float(np.mean([m[p] for m in metrics])) for p in ("acc", "f1")}   # noqa: E731
-        result["parts"] = {"dev_selected": {who: mean([trained[who][k]["dev"][main] for k in seeds]) for who in trained},
-                           "cross_selected": {who: mean([cross_selected_metrics(trained[who][k]["curve"], gold, task,
-                                                                                main) for k in seeds])
-                                              for who in trained} if kept else None}
+        mean = lambda by: {p: float(np.mean([by[k][p] for k in seeds])) for p in ("acc", "f1")}   # noqa: E731
+        result["parts"] = {kind: {who: mean(by) for who, by in runs_by.items()} if runs_by else None
+                           for kind, runs_by in measured.items()}
     return result
 
 
