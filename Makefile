@@ -135,7 +135,7 @@ $(VENV)/bin/pip:
 # Before the first step, once: how long each step will take here (estimate.py, a few seconds of
 # calibration with the steps' own settings).  The leading - : an estimate never stops the chain.
 $(RUNS)/%/estimate.json: | $(INSTALLED)
-	-$(PY) estimate.py --task $* $(DATA) --limit $(LIMIT) --seed $(SEED) $(if $(ITER),--n-iter $(ITER),) \
+	-$(PY) -m tools.estimate --task $* $(DATA) --limit $(LIMIT) --seed $(SEED) $(if $(ITER),--n-iter $(ITER),) \
 	  --teacher-flags="--teacher $(TEACHER) --epochs $(TEACHER_EPOCHS_$*) --sort-pool $(SORT_POOL) $(TEACHER_FLAGS)" \
 	  --student-flags="$(call shape,$*) $(STUDENT_FLAGS) --epochs $(EPOCHS_$*) --alpha $(ALPHA)" \
 	  --baseline-flags="$(call shape,$*) $(STUDENT_FLAGS) $(BASELINE_FLAGS)" --runs $(RUNS) --out $@
@@ -177,7 +177,7 @@ $(RUNS)/%/student/eval.json: $(RUNS)/%/student/metrics.json $(RUNS)/%/baseline/m
 # The last step writes $(RESULTS)/<task>.json and the README tables; its stamp lives in $(RUNS),
 # because results/ ships with the repository and a fresh clone must still run the chain.
 $(RUNS)/%/reported: $(RUNS)/%/student/eval.json $(RUNS)/%/baseline/metrics.json
-	$(PY) report.py results --task $* --runs $(RUNS) --out $(RESULTS)
+	$(PY) -m tools.report results --task $* --runs $(RUNS) --out $(RESULTS)
 	@touch $@
 
 # A small run of the whole chain, for a class demo: the first 3,000 training sentences only (the
@@ -199,7 +199,7 @@ seeds: $(RUNS)/$(TASK)/reported
 	@for s in $(filter-out $(SEED),$(SEEDS)); do \
 	  echo "seed $$s" && $(call student,$(TASK),$$s,$(RUNS)/$(TASK)/seeds/$$s/student) && \
 	  $(call baseline,$(TASK),$$s,$(RUNS)/$(TASK)/seeds/$$s/baseline) || exit 1; done
-	$(PY) report.py results --task $(TASK) --runs $(RUNS) --out $(RESULTS)
+	$(PY) -m tools.report results --task $(TASK) --runs $(RUNS) --out $(RESULTS)
 
 # The alpha sweep of Eq. 1 (section 3.2) on a task's teacher and logits: make sweep TASK=rte.  One
 # student per alpha in ALPHAS with make's settings and SEED, in runs/<task>/sweep/alpha_<a>/ (make's
@@ -207,15 +207,15 @@ seeds: $(RUNS)/$(TASK)/reported
 # sweep's table and plot (alpha.png) to results/<task>/.  One process: NPROC does not apply.
 ALPHAS ?= 0 0.5 1
 sweep: $(RUNS)/$(TASK)/reported
-	$(PY) report.py sweep $(call distilled,$(TASK)) --seed $(SEED) --alphas $(ALPHAS) --out $(RUNS)/$(TASK)/sweep \
+	$(PY) -m tools.report sweep $(call distilled,$(TASK)) --seed $(SEED) --alphas $(ALPHAS) --out $(RUNS)/$(TASK)/sweep \
 	  --reuse $(RUNS)/$(TASK)/student
-	$(PY) report.py results --task $(TASK) --runs $(RUNS) --out $(RESULTS)
+	$(PY) -m tools.report results --task $(TASK) --runs $(RUNS) --out $(RESULTS)
 
 test: $(INSTALLED)
 	$(PY) -m pytest -q tests
 
 bench: $(INSTALLED)
-	$(PY) bench.py --runs $(RUNS) --out $(RESULTS)/bench.json
+	$(PY) -m tools.bench --runs $(RUNS) --out $(RESULTS)/bench.json
 
 clean:
 	rm -rf $(RUNS)
@@ -233,9 +233,9 @@ GRADES      ?= grades.csv
 ONLY        ?=
 
 assignment: | $(if $(USE_VENV),$(VENV)/bin/pip)
-	$(PY) classroom.py handout --out $(ASSIGNMENT) $(if $(FORCE),--force,) $(if $(ONLY),--only $(ONLY),) $(if $(WITH_RESULTS),--with-results,)
+	$(PY) -m classroom.grader handout --out $(ASSIGNMENT) $(if $(FORCE),--force,) $(if $(ONLY),--only $(ONLY),) $(if $(WITH_RESULTS),--with-results,)
 
 # Grading installs nothing: it runs the tests with what `make test` installed.
 grade:
 	@$(PY) -c "" 2>/dev/null || { echo "make grade: no $(PY) yet; make test installs what the tests need" >&2; exit 1; }
-	$(PY) classroom.py grade $(if $(SUBMISSIONS),--submissions $(SUBMISSIONS) --out $(GRADES) $(if $(ONLY),--only $(ONLY),),$(ONLY))
+	$(PY) -m classroom.grader grade $(if $(SUBMISSIONS),--submissions $(SUBMISSIONS) --out $(GRADES) $(if $(ONLY),--only $(ONLY),),$(ONLY))

@@ -26,7 +26,7 @@ import nltk
 import numpy as np
 
 import data
-import files
+from machinery import files
 
 NG_MAX = 5   # 3.3, n-gram sampling: n is drawn uniformly from {1, ..., 5}
 TAGGER_FILES = ("taggers/averaged_perceptron_tagger_eng/", "taggers/universal_tagset/en-ptb.map")

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-import files
-from files import MissingDataError  # noqa: F401  (the chapters' scripts catch it as data.MissingDataError)
+from machinery import files
+from machinery.files import MissingDataError  # noqa: F401  (the chapters' scripts catch it as data.MissingDataError)
 
 # ----------------------------------------------------------------------------------------------
 # The GLUE tasks.  One row per task: where its files are, which columns hold the text and the

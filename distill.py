@@ -19,12 +19,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-import checkpoints
+from machinery import checkpoints
 import data
-import files
-import flags
+from machinery import files
+from machinery import flags
 import models
-import parallel
+from machinery import parallel
 
 
 # ----------------------------------------------------------------------------------------------

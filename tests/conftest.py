@@ -18,7 +18,7 @@ import models  # noqa: E402
 def shared_data():
     """The real data, found as the project finds it (files.find_data_dir: DATA_DIR, else
     ../shared/data beside the checkout, our machines' and CI's offline copy, else ./data)."""
-    import files
+    from machinery import files
     folder = files.find_data_dir()
     if not (folder / "glue" / "SST-2" / "train.tsv").exists():
         pytest.skip(f"real GLUE data not found at {folder} (set DATA_DIR, or see README: Data)")
@@ -28,7 +28,7 @@ def shared_data():
 
 @pytest.fixture
 def minilm_folder():
-    import checkpoints
+    from machinery import checkpoints
     try:
         return checkpoints.resolve_teacher("minilm")
     except FileNotFoundError as error:

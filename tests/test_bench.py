@@ -1,7 +1,7 @@
 """Tests of bench.py: which of several runs the speed table shows, and that it shows every run's ratios."""
 import argparse
 
-import bench
+from tools import bench
 
 
 def rows(student, large_fp32):

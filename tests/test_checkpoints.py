@@ -6,7 +6,7 @@ import struct
 import pytest
 import torch
 
-import checkpoints
+from machinery import checkpoints
 import models
 
 

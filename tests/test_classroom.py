@@ -20,7 +20,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-import classroom  # noqa: E402
+from classroom import grader as classroom  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import data
-import files
+from machinery import files
 
 HERE = Path(__file__).parent
 

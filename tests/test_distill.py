@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 import torch
 
-import checkpoints
+from machinery import checkpoints
 import data
 import distill
-import files
+from machinery import files
 import models
 from conftest import toy_teacher_logits
 

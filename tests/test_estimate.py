@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-import estimate
-import flags
+from tools import estimate
+from machinery import flags
 from conftest import ROOT
 
 # SST-2's recorded run: 67,349 sentences, 20 tries each, 813,933 augmented rows written.

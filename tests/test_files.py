@@ -9,7 +9,7 @@ import zipfile
 import pytest
 
 import data
-import files
+from machinery import files
 
 
 def test_failed_download_says_what_is_missing(tmp_path, monkeypatch):

@@ -57,6 +57,6 @@ def test_imports_flow_one_way():
 
 
 def test_readme_reading_guide_is_the_files():
-    import report
+    from tools import report
     assert report.guide_table(ROOT) in (ROOT / "README.md").read_text(), "run: python report.py guide"
     assert {name for name, _, _ in report.GUIDE} == set(CHAPTERS + SUPPORT)

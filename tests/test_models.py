@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-import checkpoints
+from machinery import checkpoints
 import data
 import models
 

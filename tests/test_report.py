@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import data
-import report
+from tools import report
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-import files
+from machinery import files
 
 
 class Ranks:

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 import data
-import files
+from machinery import files
 import models
 
 

@@ -18,12 +18,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-import checkpoints
+from machinery import checkpoints
 import data
 import distill
-import files
+from machinery import files
 import models
-import report
+from tools import report
 
 BERT_BASE = {"vocab_size": 30522, "hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12,
              "intermediate_size": 3072, "max_position_embeddings": 512, "type_vocab_size": 2}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-import checkpoints
+from machinery import checkpoints
 import data
 
 

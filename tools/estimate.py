@@ -24,11 +24,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-import checkpoints
+from machinery import checkpoints
 import data
 import distill
-import files
-import flags
+from machinery import files
+from machinery import flags
 import models
 
 # Augmented rows per original per try of augment.py, when no earlier run says: SST-2's run wrote
@@ -233,7 +233,7 @@ def run(args):
     t0 = time.time()
     s = settings(args)
     run_dir = Path(args.runs) / args.task
-    recorded_path = Path(args.recorded or Path(__file__).parent / "results" / f"{args.task}.json")
+    recorded_path = Path(args.recorded or Path(__file__).resolve().parent.parent / "results" / f"{args.task}.json")
     recorded = files.read_json(recorded_path) if recorded_path.exists() else None
     own = run_dir / "augmented.json"
     train = data.head(data.load_split(args.task, "train", args.data_dir), args.limit)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent.parent     # the project folder
 PART = ".part"          # the one suffix of a file being written; renamed into place when whole
 
 

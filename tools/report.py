@@ -16,8 +16,8 @@ import numpy as np
 
 import data
 import distill
-import files
-import flags
+from machinery import files
+from machinery import flags
 
 
 # ----------------------------------------------------------------------------------------------
@@ -482,10 +482,10 @@ def levers_table(results_dir):
     return "\n".join(head + lines) if lines else ""
 
 
-RESULTS = Path(__file__).parent / "results"
+RESULTS = Path(__file__).resolve().parent.parent / "results"
 
 
-def update_readme(block, text, readme=Path(__file__).parent / "README.md"):
+def update_readme(block, text, readme=Path(__file__).resolve().parent.parent / "README.md"):
     """Replace what stands between <!-- block:begin --> and <!-- block:end --> in README.md, so
     that the README's numbers are always the ones in results/."""
     begin, end = f"<!-- {block}:begin -->", f"<!-- {block}:end -->"
@@ -515,7 +515,7 @@ GUIDE = [
 ]
 
 
-def guide_table(root=Path(__file__).parent):
+def guide_table(root=Path(__file__).resolve().parent.parent):
     lines = ["| file | read it? | lines | what it holds |", "|---|---|---|---|"]
     for name, role, what in GUIDE:
         n = len((Path(root) / name).read_text().splitlines())

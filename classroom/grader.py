@@ -46,7 +46,7 @@ import time
 import tokenize
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent.parent     # the project folder
 
 # ----------------------------------------------------------------------------------------------
 # The exercises: the one table of points.  An exercise's own tests need its code and no other

@@ -1,0 +1,1 @@
+"""The classroom kit: the project as graded exercises (EXERCISES.md)."""

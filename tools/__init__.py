@@ -1,0 +1,1 @@
+"""Tools around the method: the results report, the time estimate, the speed table."""
