@@ -7,15 +7,18 @@
 #
 #   teacher -> augment -> logits (train + augmented) -> student, baseline -> eval -> report
 #
-#   make sst2          the whole chain on SST-2 (about 40 minutes on 2 CPU cores)
-#   make mrpc rte      the pair tasks;  make qqp mnli  need the GLUE files (see README)
+#   make sst2          the whole chain on SST-2 (about half an hour on 2 CPU cores: docs/speed.md)
+#   make mrpc rte      the pair tasks;  make qqp mnli  need the GLUE files (docs/setup.md)
 #   make quick         a tiny configuration of the whole chain, for a class demo (minutes)
 #   make seeds TASK=sst2   the student and baseline with seeds 1 and 2 too (SEEDS="0 1 2")
 #   make sweep TASK=sst2   the alpha sweep of Eq. 1 (ALPHAS="0 0.5 1")
 #   make test          the tests;  make bench  the speed table (the paper's Table 2)
+#   make readme        the tables of README.md, docs/ and experiments/README.md, from results/
+#                      and experiments/ (make <task> changes nothing tracked outside results/)
 #
 # Every setting lives here, once.  distill.py's own defaults are the paper's (Adadelta, batch 50,
-# 150/200); the settings below are the ones that fit about 40 minutes on 2 cores best (see README).
+# 150/200); the settings below are the ones that fit about half an hour on 2 cores best
+# (docs/differences.md, docs/pipeline.md).
 
 # The interpreter.  PYTHON is the one make starts from.  Debian 12, Ubuntu 23.04 and later mark
 # their system Python "externally managed" (PEP 668: an EXTERNALLY-MANAGED file beside its
@@ -108,7 +111,7 @@ LAUNCH := $(if $(filter-out 1,$(NPROC) $(NNODES)),$(PY) -m torch.distributed.run
 DATA := $(if $(DATA_DIR),--data-dir $(DATA_DIR),)
 TASKS := sst2 mrpc rte qqp mnli
 
-.PHONY: $(TASKS) quick seeds sweep test bench clean assignment grade CHECK
+.PHONY: $(TASKS) quick seeds sweep test bench readme clean assignment grade CHECK
 CHECK:                           # a prerequisite that is always out of date: the steps always run
 .SECONDARY:                      # keep every intermediate file: they are the checkpoints
 
@@ -174,18 +177,20 @@ $(RUNS)/%/baseline/metrics.json: CHECK
 $(RUNS)/%/student/eval.json: $(RUNS)/%/student/metrics.json $(RUNS)/%/baseline/metrics.json $(RUNS)/%/teacher/metrics.json
 	$(PY) distill.py eval --run $(@D) $(RUNS)/$*/baseline --teacher-dir $(RUNS)/$*/teacher --errors 50 --submit $(RUNS)/$*/glue
 
-# The last step writes $(RESULTS)/<task>.json and the README tables; its stamp lives in $(RUNS),
+# The last step writes $(RESULTS)/<task>.json and results/README.md; its stamp lives in $(RUNS),
 # because results/ ships with the repository and a fresh clone must still run the chain.
 $(RUNS)/%/reported: $(RUNS)/%/student/eval.json $(RUNS)/%/baseline/metrics.json
 	$(PY) -m tools.report results --task $* --runs $(RUNS) --out $(RESULTS)
 	@touch $@
 
-# A small run of the whole chain, for a class demo: the first 3,000 training sentences only (the
-# regime where distillation helps most; the teacher still labels the whole train split, of
-# which the student reads those 3,000), 10 augmented tries each, a 150/200 student.  Its
-# outputs stay in runs/quick, out of results/.
+# A small run of the whole chain, for a class demo: the first QUICK_LIMIT (3,000) training
+# sentences only (the regime where distillation helps most; the teacher still labels the whole
+# train split, of which the student reads those 3,000), 10 augmented tries each, a 150/200
+# student.  Its steps run in runs/quick/; its report is results/quick/ (README.md untouched).
+QUICK_LIMIT ?= 3000
 quick:
-	$(MAKE) sst2 RUNS=$(RUNS)/quick RESULTS=$(RUNS)/quick LIMIT=3000 N_ITER=10 TEACHER_EPOCHS_sst2=3 SORT_POOL_sst2=1 EPOCHS_sst2=6 \
+	$(MAKE) sst2 RUNS=$(RUNS)/quick RESULTS=$(RESULTS)/quick LIMIT=$(QUICK_LIMIT) N_ITER=10 \
+	  TEACHER_EPOCHS_sst2=3 SORT_POOL_sst2=1 EPOCHS_sst2=6 \
 	  STUDENT_FLAGS="--optimizer adam --lr 1e-3 --batch-size 64" \
 	  BASELINE_FLAGS="--dropout 0.5 --epochs 20"
 
@@ -217,17 +222,24 @@ test: $(INSTALLED)
 bench: $(INSTALLED)
 	$(PY) -m tools.bench --runs $(RUNS) --out $(RESULTS)/bench.json
 
+# The pages' generated tables (README.md, docs/, experiments/README.md), from results/ and
+# experiments/: make <task> leaves them alone, so that the main command dirties no tracked file.
+readme: $(INSTALLED)
+	$(PY) -m tools.report readme
+
 clean:
 	rm -rf $(RUNS)
 
-# The classroom kit (EXERCISES.md).  `make assignment` writes the handout: this project with the
-# bodies of the exercises marked in the code replaced by raise NotImplementedError (FORCE=1
-# replaces an existing one).  `make grade`, here or in the handout, runs the tests grouped by
-# exercise and exits 0 only when every test passed.
+# The classroom kit (classroom/EXERCISES.md).  `make assignment` writes the handout: this
+# project with the bodies of the exercises marked in the code replaced by raise
+# NotImplementedError, without results/ and experiments/ (FORCE=1 replaces an existing one).
+# `make grade`, here or in the handout, runs the tests grouped by exercise and exits 0 only when
+# every test passed.
 ASSIGNMENT ?= assignment
 
 # `make grade` grades this folder; `make grade SUBMISSIONS=handins` grades every student's folder
-# in handins/ into grades.csv and feedback/ (EXERCISES.md).  ONLY="1 2 6": only those exercises.
+# in handins/ into grades.csv and feedback/ (classroom/EXERCISES.md).  ONLY="1 2 6": only those
+# exercises.
 SUBMISSIONS ?=
 GRADES      ?= grades.csv
 ONLY        ?=

@@ -17,7 +17,6 @@ reads it.  Its label column is the *source's* gold label, kept for reference onl
 or cut sentence need not keep it, which is why the teacher labels these samples.
 """
 import argparse
-import hashlib
 import sys
 import time
 from pathlib import Path
@@ -26,6 +25,7 @@ import nltk
 import numpy as np
 
 import data
+from machinery import augment_files
 from machinery import files
 
 NG_MAX = 5   # 3.3, n-gram sampling: n is drawn uniformly from {1, ..., 5}
@@ -49,20 +49,19 @@ def load_tagger(data_dir=None):
 
 def tag_split(columns, tag, source, cache):
     """Tags of every sentence of every text column, each sentence tagged whole (the tagger
-    reads a word's neighbours).  Tagging costs more than augmenting, so the tags are cached in
-    `cache`, kept while the source file and its words are the same."""
+    reads a word's neighbours).  Tagging costs more than augmenting, so the tags are kept in
+    the file `cache` while `source` and its words stay the same."""
     def tag_all():
-        bar, tagged = files.Progress(len(columns[0]) * len(columns), "tagging", "sentences"), []
+        bar = files.Progress(len(columns[0]) * len(columns), "tagging", "sentences")
+        tagged = []
         for column in columns:
             tagged.append([])
             for words in column:
-                tagged[-1].append(" ".join(tag(words)))
+                tagged[-1].append(tag(words))
                 bar.update()
         bar.close()
         return tagged
-    words = hashlib.sha256(repr(columns).encode()).hexdigest()
-    tags = files.cached_json(cache, {"source": files.fingerprint(source), "words": words}, tag_all)
-    return [[t.split() for t in column] for column in tags]
+    return augment_files.cached_tags(cache, source, columns, tag_all)
 
 
 def build_lexicon(columns, tags):
@@ -75,6 +74,8 @@ def build_lexicon(columns, tags):
             for word, t in zip(words, word_tags):
                 counts.setdefault(t, {})
                 counts[t][word] = counts[t].get(word, 0) + 1
+    # Cumulative counts, so that one uniform draw picks a word in proportion to its count
+    # (np.searchsorted in augment_sentence).
     return {t: (list(c), np.cumsum(list(c.values()))) for t, c in counts.items()}
 
 
@@ -86,7 +87,8 @@ def build_lexicon(columns, tags):
 # words, with probability p_ng, we apply n-gram sampling to this entire synthetic example."
 
 def augment_sentence(words, tags, rng, lexicon, p_mask=0.1, p_pos=0.1, p_ng=0.25, ng_max=NG_MAX):
-    """A new word list: each word masked (p_mask) or replaced within its tag (p_pos); then maybe an n-gram (p_ng)."""
+    """A new word list: each word masked (p_mask) or replaced within its tag (p_pos); then
+    maybe an n-gram (p_ng)."""
     # BEGIN EXERCISE 5: mask or replace words, then maybe keep only an n-gram
     x = rng.random(len(words))
     out = list(words)
@@ -154,10 +156,14 @@ def augment_split(columns, tags, lexicon, rng, n_iter, p_mask=0.1, p_pos=0.1, p_
         for _ in range(n_iter):
             change = sides_to_change(rng, len(columns), pair_mode)
             sample = []
-            for words, word_tags, changed, text in zip(example, example_tags, change, originals[row]):
+            # One text per side: a changed side is augmented, a side held fixed stays the original.
+            sides = zip(example, example_tags, change, originals[row])
+            for words, word_tags, changed, text in sides:
                 if changed:
                     new = augment_sentence(words, word_tags, rng, lexicon, p_mask, p_pos, p_ng)
-                    text = " ".join(swap_two(new, rng, p_swap) if p_swap else new)
+                    if p_swap:                   # not in the paper; off by default
+                        new = swap_two(new, rng, p_swap)
+                    text = " ".join(new)
                 sample.append(text)
             sample = tuple(sample)
             if sample not in seen:
@@ -168,42 +174,46 @@ def augment_split(columns, tags, lexicon, rng, n_iter, p_mask=0.1, p_pos=0.1, p_
 
 
 # ----------------------------------------------------------------------------------------------
+# The command: the train split in, the new samples out, in the task's own layout.
 
 def write_augmented(args, made):
     """The task's train split -> args.out: the new samples in the task's layout, plus a JSON
     summary (settings, counts, seconds, provenance) beside it."""
-    task, out, t0 = data.TASKS[args.task], Path(args.out), time.time()
+    task = data.TASKS[args.task]
+    out = Path(args.out)
+    started = time.time()
     source = data.split_path(args.task, "train", args.data_dir)
     train = data.head(data.read_tsv(source, args.task), args.limit)
     columns = data.task_tokens(train, args.task)
-    n = len(train)
-    tags = tag_split(columns, load_tagger(args.data_dir), source, out.with_name("pos_tags.json"))
+    tagger = load_tagger(args.data_dir)
+    tags = tag_split(columns, tagger, source, cache=out.with_name("pos_tags.json"))
     lexicon = build_lexicon(columns, tags)
-    t_tagged = time.time()
+    tagged = time.time()
     rng = np.random.default_rng(args.seed)
-    header = [task.text_a] + ([task.text_b] if task.text_b else []) + [task.label, "source_row"]
-    bar = files.Progress(n, "augmenting", "examples")
+    header = [task.text_a]
+    if task.text_b:
+        header.append(task.text_b)
+    header += [task.label, "source_row"]
+    bar = files.Progress(len(train), "augmenting", "examples")
+    samples = augment_split(columns, tags, lexicon, rng, args.n_iter, p_mask=args.p_mask,
+                            p_pos=args.p_pos, p_ng=args.p_ng, pair_mode=args.pair_mode,
+                            p_swap=args.p_swap, progress=bar)
     written = 0
     with files.atomic(out) as part, open(part, "w", encoding="utf-8") as f:
         f.write("\t".join(header) + "\n")
-        for row, texts in augment_split(columns, tags, lexicon, rng, args.n_iter, args.p_mask,
-                                        args.p_pos, args.p_ng, args.pair_mode, args.p_swap, bar):
-            f.write("\t".join(texts + (task.labels[train.label[row]], str(row))) + "\n")
+        for row, texts in samples:
+            # The source's gold label, for reference only: the teacher labels the sample.
+            label = task.labels[train.label[row]]
+            f.write("\t".join(texts + (label, str(row))) + "\n")
             written += 1
     bar.close()
-    seconds, dropped = time.time() - t0, n * args.n_iter - written
-    files.save_json(out.with_name(out.stem + ".json"), {
-        "source": str(source), "originals": n, "written": written, "dropped": dropped,
-        "ratio": round(written / max(n, 1), 3), "tagging_seconds": round(t_tagged - t0, 1),
-        "seconds": round(seconds, 1), "sentences_per_second": round(n * args.n_iter / seconds, 1),
-        "manifest": made, **files.provenance(args)})
-    print(f"{n:,} originals -> {written:,} new samples (x{written / max(n, 1):.1f}); "
-          f"{dropped:,} of {n * args.n_iter:,} tries dropped as equal to an original or an "
-          f"earlier sample; {seconds:.0f}s ({t_tagged - t0:.0f}s tagging) -> {out}")
+    augment_files.write_summary(out, args, made, source, originals=len(train), written=written,
+                                started=started, tagged=tagged)
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--task", required=True, choices=sorted(data.TASKS))
     p.add_argument("--data-dir", default=None, help="folder with glue/ and nltk_data/")
     p.add_argument("--out", default=None, help="default: runs/<task>/augmented.tsv")
@@ -219,16 +229,23 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--limit", type=int, default=0,
                    help="only the first N train rows (tags and word pools too), for quick demos")
-    p.add_argument("--force", action="store_true", help="make it again even when it is up to date")
+    p.add_argument("--force", action="store_true",
+                   help="make it again even when it is up to date")
     args = p.parse_args(argv)
-    args.n_iter = args.n_iter or (20 if data.TASKS[args.task].text_b is None else 10)
-    args.out = args.out or str(Path("runs") / args.task / "augmented.tsv")
+    if not args.n_iter:
+        # The paper's n_iter: 20 for SST-2, 10 for the sentence-pair tasks.
+        args.n_iter = 20 if data.TASKS[args.task].text_b is None else 10
+    if not args.out:
+        args.out = str(Path("runs") / args.task / "augmented.tsv")
     files.start(args)
     try:
-        made = files.manifest(args, {"train": data.split_path(args.task, "train", args.data_dir)}, ignore=["force"])
+        train = data.split_path(args.task, "train", args.data_dir)
+        made = files.manifest(args, {"train": train}, ignore=["force"])
         out = Path(args.out)
-        if out.exists() and files.matches(out.with_name(out.stem + ".json"), made, out) and not args.force:
-            return print(f"{out} is made from these settings and inputs: nothing to do")
+        summary = out.with_name(out.stem + ".json")
+        if out.exists() and files.matches(summary, made, out) and not args.force:
+            print(f"{out} is made from these settings and inputs: nothing to do")
+            return
         write_augmented(args, made)
     except (FileNotFoundError, ValueError) as error:     # our messages name the file: no traceback
         sys.exit(f"augment.py: {error}")

@@ -1,12 +1,14 @@
 """data.py -- chapter 1: from GLUE files on disk to padded batches of ids.
 
 Tang et al. (2019) train two very different readers on the same text:
-  * the teacher, BERT, reads WordPiece ids ("[CLS] the movie ... [SEP]");
-  * the student, a BiLSTM, reads whole words looked up in word vectors.
-This file holds what both need: a hand-written GLUE TSV reader, the word tokenizer, the
-student's vocabulary, word vectors and batches of word ids, BERT's WordPiece tokenizer for the
-teacher, padding and length-sorted batching.  Where the files live and how they are downloaded
-is files.py's business.
+  * the student, a BiLSTM, reads whole words looked up in word vectors;
+  * the teacher, BERT, reads WordPiece ids ("[CLS] the movie ... [SEP]").
+This file follows the student's path first, in the order the data flows:
+
+    GLUE files -> words -> vocabulary and word vectors -> batches of word ids
+
+and then, as its own part, the teacher's words: BERT's WordPiece tokenizer.  Where the files
+live and how they are downloaded is machinery/files.py's business.
 
     python data.py --task sst2        # split sizes, label balance, lengths, vector coverage
 """
@@ -20,7 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from machinery import files
-from machinery.files import MissingDataError  # noqa: F401  (the chapters' scripts catch it as data.MissingDataError)
+# The chapters' scripts catch a missing file as data.MissingDataError.
+from machinery.files import MissingDataError  # noqa: F401
 
 # ----------------------------------------------------------------------------------------------
 # The GLUE tasks.  One row per task: where its files are, which columns hold the text and the
@@ -78,7 +81,8 @@ def split_path(task_key, split, data_dir=None, download_missing=True):
 
 # ----------------------------------------------------------------------------------------------
 # Reading a GLUE TSV by hand.  Fields are split on tabs only: quote characters are text
-# (MRPC and MNLI have unbalanced quotes that the csv module would swallow).
+# (MRPC and MNLI have unbalanced quotes that the csv module would swallow).  read_tsv is the
+# happy path; the checks it calls follow it, each naming file, line and what was expected.
 
 class GlueFormatError(ValueError):
     pass
@@ -104,75 +108,133 @@ def read_tsv(path, task_key, skip_malformed=False, extra_columns=()):
     without rows is an error too: every caller reads a split to train, evaluate or predict on.
     extra_columns are returned as lists in a dict beside the Split."""
     task = TASKS[task_key]
+    lines = tsv_lines(path)
+    header = lines[0].rstrip("\r").split("\t")
+    check_header(path, task, header, extra_columns)
+    column = {name: header.index(name) for name in header}
+    has_label = task.label in column                 # test files have no label column
+    label_of = {name: i for i, name in enumerate(task.labels)}
+    index_column = column.get("index", column.get("id"))
+    # The columns, filled row by row.
+    text_a = []
+    text_b = []
+    labels = []
+    index = []
+    extra = {name: [] for name in extra_columns}
+    skipped = []                                     # line numbers of malformed rows
+    for lineno, line in enumerate(lines[1:], start=2):
+        fields = line.rstrip("\r").split("\t")
+        problem = row_problem(fields, header, task, has_label, column)
+        if problem and not skip_malformed:
+            raise malformed_row(path, lineno, problem, task_key)
+        if problem:
+            skipped.append(lineno)
+            continue
+        text_a.append(fields[column[task.text_a]].strip())
+        if task.text_b:
+            text_b.append(fields[column[task.text_b]].strip())
+        if has_label:
+            labels.append(label_of[fields[column[task.label]].strip()])
+        if index_column is not None:
+            index.append(fields[index_column])
+        else:
+            index.append(str(lineno - 2))            # 0 for the first row after the header
+        for name in extra_columns:
+            extra[name].append(fields[column[name]])
+    check_rows(path, text_a, skipped)
+    if not task.text_b:
+        text_b = None                                # a single-sentence task
+    if not has_label:
+        labels = None                                # a test split
+    split = Split(text_a, text_b, labels, index, path=str(path), skipped=tuple(skipped))
+    if extra_columns:
+        return split, extra
+    return split
+
+
+def tsv_lines(path):
+    """The file's lines as text, without the newline that ends the last one.  A byte that is not
+    UTF-8 is an error naming its line (not a silent replacement character); so is a file
+    without even a header line."""
     raw = Path(path).read_bytes().removeprefix(b"\xef\xbb\xbf")     # MRPC starts with a BOM
     try:
         lines = raw.decode("utf-8").split("\n")
     except UnicodeDecodeError as error:
         lineno = raw.count(b"\n", 0, error.start) + 1
-        raise GlueFormatError(f"{path}:{lineno}: not UTF-8 text (byte {raw[error.start]:#04x})") from None
+        byte = raw[error.start]
+        raise GlueFormatError(f"{path}:{lineno}: not UTF-8 text (byte {byte:#04x})") from None
     if lines and lines[-1] == "":
         lines.pop()
     if not lines:
         raise GlueFormatError(f"{path}: empty file, expected a header line")
-    header = lines[0].rstrip("\r").split("\t")
+    return lines
+
+
+def check_header(path, task, header, extra_columns):
+    """The header must name the task's text columns and the extra columns asked for."""
     wanted = [task.text_a, task.text_b] if task.text_b else [task.text_a]
-    missing = [c for c in wanted + list(extra_columns) if c not in header]
+    missing = [name for name in wanted + list(extra_columns) if name not in header]
     if missing:
         raise GlueFormatError(f"{path}:1: header lacks column(s) {missing} of {task.name}; "
                               f"expected {wanted} (got {header})")
-    col = {name: header.index(name) for name in header}
-    has_label = task.label in col
-    label_of = {name: i for i, name in enumerate(task.labels)}
-    index_col = col.get("index", col.get("id"))
-    a, b, y, idx, bad = [], [], [], [], []
-    extra = {c: [] for c in extra_columns}
-    for lineno, line in enumerate(lines[1:], start=2):
-        fields = line.rstrip("\r").split("\t")
-        problem = None
-        if len(fields) != len(header):
-            problem = f"expected {len(header)} tab-separated fields ({', '.join(header)}), got {len(fields)}"
-        elif has_label and fields[col[task.label]].strip() not in label_of:
-            problem = (f"unknown label {fields[col[task.label]]!r} in column {task.label!r}, "
-                       f"expected one of {list(task.labels)}")
-        if problem:
-            if not skip_malformed:
-                raise GlueFormatError(f"{path}:{lineno}: {problem} (`python data.py --task {task_key} "
-                                      f"--skip-malformed` lists every such row of the task's files)")
-            bad.append(lineno)
-            continue
-        a.append(fields[col[task.text_a]].strip())
-        if task.text_b:
-            b.append(fields[col[task.text_b]].strip())
-        if has_label:
-            y.append(label_of[fields[col[task.label]].strip()])
-        idx.append(fields[index_col] if index_col is not None else str(lineno - 2))
-        for c in extra_columns:
-            extra[c].append(fields[col[c]])
-    if bad:
-        shown = ", ".join(map(str, bad[:20])) + (" ..." if len(bad) > 20 else "")
-        print(f"{path}: skipped {len(bad)} malformed rows (lines {shown})", file=sys.stderr)
-    if not a:
-        raise GlueFormatError(f"{path}: no rows after the header{' but malformed ones' if bad else ''}")
-    split = Split(a, b if task.text_b else None, y if has_label else None, idx, str(path), tuple(bad))
-    return (split, extra) if extra_columns else split
+
+
+def row_problem(fields, header, task, has_label, column):
+    """What is wrong with a row, in words; None when nothing is."""
+    if len(fields) != len(header):
+        return (f"expected {len(header)} tab-separated fields ({', '.join(header)}), "
+                f"got {len(fields)}")
+    if has_label and fields[column[task.label]].strip() not in task.labels:
+        return (f"unknown label {fields[column[task.label]]!r} in column {task.label!r}, "
+                f"expected one of {list(task.labels)}")
+    return None
+
+
+def malformed_row(path, lineno, problem, task_key):
+    """The error for a malformed row.  Only `python data.py` has --skip-malformed, so the message
+    names it for every caller."""
+    return GlueFormatError(f"{path}:{lineno}: {problem} (`python data.py --task {task_key} "
+                           f"--skip-malformed` lists every such row of the task's files)")
+
+
+def check_rows(path, text_a, skipped):
+    """Skipped rows are reported, never dropped silently; no row at all is an error."""
+    if skipped:
+        shown = ", ".join(map(str, skipped[:20]))
+        if len(skipped) > 20:
+            shown += " ..."
+        print(f"{path}: skipped {len(skipped)} malformed rows (lines {shown})", file=sys.stderr)
+    if not text_a:
+        but = " but malformed ones" if skipped else ""
+        raise GlueFormatError(f"{path}: no rows after the header{but}")
 
 
 def load_split(task_key, split, data_dir=None, skip_malformed=False, download_missing=True):
-    return read_tsv(split_path(task_key, split, data_dir, download_missing), task_key, skip_malformed)
+    path = split_path(task_key, split, data_dir, download_missing)
+    return read_tsv(path, task_key, skip_malformed)
 
 
 def head(split, limit):
-    """The first `limit` rows of a split (all of them for 0): every step's --limit, for quick runs."""
+    """The first `limit` rows of a split (all of them for 0): every step's --limit, for quick
+    runs."""
     if not limit:
         return split
-    cut = lambda column: column[:limit] if column is not None else None      # noqa: E731
-    return Split(cut(split.text_a), cut(split.text_b), cut(split.label), cut(split.index), split.path)
+
+    def first(column):
+        # text_b of a single-sentence task and the label of a test split are None
+        if column is None:
+            return None
+        return column[:limit]
+    return Split(first(split.text_a), first(split.text_b), first(split.label), first(split.index),
+                 split.path)
 
 
 # ----------------------------------------------------------------------------------------------
 # The student's words.  SST-2 comes tokenized and lower-cased ("it 's a charming ..."); the
 # other tasks are raw text, so we split off punctuation and English clitics the way the Penn
 # Treebank (and so GloVe's and word2vec's vocabularies) does: "don't." -> do n't .
+# [MASK] stays one word: section 3.3 masks words with "[MASK], which corresponds to an unknown
+# token in our models and the masked word token in BERT".
 
 MASK = "[MASK]"
 _WORD = re.compile(r"\[MASK\]|n't|'(?:s|re|ve|ll|d|m)\b|\w+(?=n't)|\w+|[^\w\s]")
@@ -187,9 +249,15 @@ def tokenize(text, pretokenized=False):
 def task_tokens(split, task_key):
     """All word lists of a split: one list per text column."""
     pre = TASKS[task_key].pretokenized
-    columns = [split.text_a] + ([split.text_b] if split.text_b is not None else [])
+    columns = [split.text_a]
+    if split.text_b is not None:
+        columns.append(split.text_b)
     return [[tokenize(t, pre) for t in column] for column in columns]
 
+
+# ----------------------------------------------------------------------------------------------
+# The student's vocabulary and word vectors.  Section 3.1: "After feeding the input word
+# embeddings into the BiLSTM ...": each word becomes an id, and each id a pretrained vector.
 
 class Vocab:
     """Words to ids.  [PAD] is 0 so padded rows are zeros; [MASK] is augment.py's mask word."""
@@ -206,7 +274,10 @@ class Vocab:
         for words in sentences:
             for w in words:
                 counts[w] = counts.get(w, 0) + 1
-        kept = sorted((w for w, c in counts.items() if c >= min_count), key=lambda w: (-counts[w], w))
+        # The most frequent words first; ties in alphabetical order, so the ids never depend on
+        # the order the sentences came in.
+        kept = sorted((w for w, c in counts.items() if c >= min_count),
+                      key=lambda w: (-counts[w], w))
         return cls(kept, counts)
 
     def __len__(self):
@@ -224,40 +295,52 @@ class Vocab:
         return cls(Path(path).read_text(encoding="utf-8").split("\n")[:-1])
 
 
+# A field that looks like a number.  Found just before a line's numbers, it means the line has
+# too many numbers, not a word with spaces.
+_NUMBER = re.compile(r"[-+]?\.?\d[\d.]*([eE][-+]?\d+)?")
+
+
 def load_vectors(path, vocab, seed=0, verbose=True):
     """Word vectors for the words of vocab, streamed from a text file ("word v1 ... vd", an
     optional word2vec "count dim" first line).  Words without a vector get U(-0.25, 0.25)
     (Kim 2014, the convention the authors' code follows); [PAD] gets zeros.  Every line holds as
-    many numbers as the first (or the header); more fields are a word with spaces (GloVe 840B has
-    some) unless the field before the numbers is a number too.  Numbers are parsed for vocab's words.
-    Returns (matrix float32 [len(vocab), dim], set of words found)."""
+    many numbers as the first (or the header); more fields are a word with spaces (GloVe 840B
+    has some) unless the field before the numbers is a number too.  Numbers are parsed for
+    vocab's words only.  Returns (matrix float32 [len(vocab), dim], set of words found)."""
     rng = np.random.default_rng(seed)
-    matrix, found, dim = None, set(), None
+    matrix = None                # made at the first vector, once the width is known
+    found = set()
+    dim = None                   # numbers per line, and where that width comes from
+    origin = None
     for lineno, line in files.text_lines(path):
         parts = line.rstrip().split(" ")
         if lineno == 1 and len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit():
-            dim, origin = int(parts[1]), "as the word2vec header on line 1 says"
+            dim = int(parts[1])
+            origin = "as the word2vec header on line 1 says"
             continue
         if parts == [""]:
             continue                                 # a blank line holds no word
         if dim is None:
-            dim, origin = len(parts) - 1, f"as line {lineno}, the first, has"
+            dim = len(parts) - 1
+            origin = f"as line {lineno}, the first, has"
             if dim < 1:
-                raise ValueError(f"{path}:{lineno}: expected a word and its numbers, got {line[:50]!r}")
-        extra = len(parts) > dim + 1 and re.fullmatch(r"[-+]?\.?\d[\d.]*([eE][-+]?\d+)?", parts[-dim - 1])
+                raise ValueError(f"{path}:{lineno}: expected a word and its numbers, "
+                                 f"got {line[:50]!r}")
+        extra = len(parts) > dim + 1 and _NUMBER.fullmatch(parts[-dim - 1])
         if len(parts) < dim + 1 or extra:
             raise ValueError(f"{path}:{lineno}: expected a word and {dim} numbers ({origin}), "
                              f"got {len(parts)} fields: {line[:50]!r}")
         if matrix is None:
-            matrix = rng.uniform(-0.25, 0.25, (len(vocab), dim)).astype(np.float32)
+            matrix = rng.uniform(low=-0.25, high=0.25, size=(len(vocab), dim)).astype(np.float32)
         word = " ".join(parts[:-dim])
         i = vocab.stoi.get(word)
-        if i is None or word in found:
+        if i is None or word in found:               # not our word, or a later copy of one
             continue
         try:
             matrix[i] = np.asarray(parts[-dim:], dtype=np.float32)
         except ValueError as error:
-            raise ValueError(f"{path}:{lineno}: a number of {word!r} does not parse: {error}") from None
+            raise ValueError(f"{path}:{lineno}: a number of {word!r} does not parse: "
+                             f"{error}") from None
         found.add(word)
     if matrix is None:
         raise ValueError(f"{path}: no vectors found")
@@ -287,6 +370,12 @@ def task_vocab(task_key, data_dir=None):
     return Vocab.build(sentences)
 
 
+# ----------------------------------------------------------------------------------------------
+# The student's batches.  Padding to the longest sentence of a batch wastes little when a batch
+# holds sentences of similar length, so we sort by length inside large random pools
+# ("buckets"), cut the pools into batches and shuffle the batches: each epoch still sees a new
+# order.
+
 class Words:
     """The student's input: many sentences as word ids in one flat array (881k augmented
     sentences as Python lists would take gigabytes); row i is flat[offsets[i]:offsets[i+1]].
@@ -296,7 +385,8 @@ class Words:
         ids = [vocab.encode(words) or [1] for words in sentences]       # 1 is [UNK]
         self.lengths = np.array([len(x) for x in ids], dtype=np.int64)
         self.offsets = np.concatenate([[0], np.cumsum(self.lengths)]).astype(np.int64)
-        self.flat = np.fromiter((i for x in ids for i in x), dtype=np.int32, count=int(self.offsets[-1]))
+        every_id = (i for x in ids for i in x)
+        self.flat = np.fromiter(every_id, dtype=np.int32, count=int(self.offsets[-1]))
 
     def __add__(self, other):
         both = Words()
@@ -316,12 +406,46 @@ def words_of(split, task_key, vocab):
     return [Words(column, vocab) for column in task_tokens(split, task_key)]
 
 
+def pad(sequences, value=0):
+    """Pad lists of ids to the longest in the batch -> (array [n, longest], mask of real
+    tokens)."""
+    lengths = np.array([len(s) for s in sequences])
+    out = np.full((len(sequences), lengths.max()), value, dtype=np.int64)
+    for i, s in enumerate(sequences):
+        out[i, :len(s)] = s
+    return out, np.arange(lengths.max())[None] < lengths[:, None]
+
+
+def length_batches(lengths, batch_size, seed=None, pool=100):
+    """Index lists of batch_size.  seed=None: sorted by length, in order (for evaluation).
+    Otherwise shuffled deterministically from seed; a pool holds `pool` batches."""
+    lengths = np.asarray(lengths)
+    if seed is None:
+        order = np.argsort(lengths, kind="stable")
+        return [order[i:i + batch_size].tolist() for i in range(0, len(order), batch_size)]
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(lengths))
+    batches = []
+    for start in range(0, len(order), batch_size * pool):
+        chunk = order[start:start + batch_size * pool]
+        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+        batches += [chunk[i:i + batch_size].tolist() for i in range(0, len(chunk), batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+# ==============================================================================================
+# For the teacher.  Everything above is the student's path; what follows is how BERT reads
+# the same text.  The teacher reads the student's words joined by spaces, then splits them
+# into WordPiece pieces of its own vocabulary.
+
 def teacher_texts(split, task_key):
     """(text_a, text_b or None) per example, as the teacher reads them: the student's words
     joined by spaces.  Augmented rows are written that way, so originals and augmented rows
     reach the teacher in one surface form ("do n't" in both, never "don't" in one)."""
     columns = [[" ".join(words) for words in column] for column in task_tokens(split, task_key)]
-    return list(zip(columns[0], columns[1] if len(columns) > 1 else [None] * len(split)))
+    if len(columns) == 1:
+        columns.append([None] * len(split))          # a single sentence has no second text
+    return list(zip(columns[0], columns[1]))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -329,12 +453,20 @@ def teacher_texts(split, task_key):
 # Two stages: a "basic" split on whitespace and punctuation (after clean-up, lower-casing and
 # accent stripping for uncased models), then greedy longest-match-first sub-words, where a
 # piece that continues a word is written "##piece".  [MASK] stays one token so that
-# augment.py's masked words reach the teacher as BERT's own mask.
+# augment.py's masked words reach the teacher as BERT's own mask ("the masked word token in
+# BERT", section 3.3).
 
 _SPECIAL = re.compile(r"(\[(?:MASK|CLS|SEP|PAD|UNK)\])")
 
+# The CJK Unicode blocks: BERT puts spaces around each of their characters, so that every
+# character is a word of its own.
+_CJK_BLOCKS = ((0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0x20000, 0x2A6DF), (0x2A700, 0x2B73F),
+               (0x2B740, 0x2B81F), (0x2B820, 0x2CEAF), (0xF900, 0xFAFF), (0x2F800, 0x2FA1F))
+
 
 def _is_punct(ch):
+    """BERT counts every non-letter, non-digit ASCII sign as punctuation ("$", "^", "`"),
+    besides Unicode's punctuation classes."""
     cp = ord(ch)
     if 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126:
         return True
@@ -342,12 +474,12 @@ def _is_punct(ch):
 
 
 def _is_cjk(cp):
-    return any(lo <= cp <= hi for lo, hi in (
-        (0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0x20000, 0x2A6DF), (0x2A700, 0x2B73F),
-        (0x2B740, 0x2B81F), (0x2B820, 0x2CEAF), (0xF900, 0xFAFF), (0x2F800, 0x2FA1F)))
+    return any(lo <= cp <= hi for lo, hi in _CJK_BLOCKS)
 
 
 def _clean(text):
+    """Drop NUL, the replacement character and control and format characters; every kind of
+    space becomes a plain space; CJK characters get spaces around them."""
     out = []
     for ch in text:
         cp = ord(ch)
@@ -368,20 +500,29 @@ class WordPiece:
     def __init__(self, vocab_path, lowercase=True, max_word_chars=100):
         self.path = vocab_path
         words = Path(vocab_path).read_text(encoding="utf-8").split("\n")
+        # One piece per line, its line number its id.  Blank lines (the one after the last
+        # newline) hold no piece, unless it is the first line.
         self.vocab = {w: i for i, w in enumerate(w.rstrip("\r") for w in words) if w or i == 0}
-        self.lowercase, self.max_word_chars = lowercase, max_word_chars
-        self.cls, self.sep, self.pad = (self.vocab[t] for t in ("[CLS]", "[SEP]", "[PAD]"))
+        self.lowercase = lowercase
+        self.max_word_chars = max_word_chars
+        self.cls = self.vocab["[CLS]"]
+        self.sep = self.vocab["[SEP]"]
+        self.pad = self.vocab["[PAD]"]
 
     def basic_split(self, text):
+        """Words and punctuation marks: split at spaces, then each punctuation mark alone."""
         words = []
         for word in _clean(text).split():
             if self.lowercase:
+                # Uncased BERT also strips accents: "é" is "e" + a combining mark (Mn), dropped.
                 word = "".join(c for c in unicodedata.normalize("NFD", word.lower())
                                if unicodedata.category(c) != "Mn")
             piece = ""
             for ch in word:
                 if _is_punct(ch):
-                    words += [piece, ch] if piece else [ch]
+                    if piece:
+                        words.append(piece)
+                    words.append(ch)
                     piece = ""
                 else:
                     piece += ch
@@ -390,11 +531,13 @@ class WordPiece:
         return words
 
     def word_pieces(self, word):
-        """Longest-match pieces, "##" on continuations; ["[UNK]"] when a part fits none or the word is too long."""
-        # BEGIN EXERCISE 1: split a word into WordPiece pieces, longest first ('##' continues a word)
+        """Longest-match pieces, "##" on continuations; ["[UNK]"] when a part fits none or the
+        word is too long."""
+        # BEGIN EXERCISE 1: split a word into WordPiece pieces, longest first, '##' on continuations
         if len(word) > self.max_word_chars:
             return ["[UNK]"]
-        pieces, start = [], 0
+        pieces = []
+        start = 0
         while start < len(word):
             end = len(word)
             while end > start:                       # the longest piece in the vocabulary
@@ -415,7 +558,8 @@ class WordPiece:
             if chunk in self.vocab and _SPECIAL.fullmatch(chunk):
                 tokens.append(chunk)
             else:
-                tokens += [p for word in self.basic_split(chunk) for p in self.word_pieces(word)]
+                for word in self.basic_split(chunk):
+                    tokens += self.word_pieces(word)
         return tokens
 
     def ids(self, text):
@@ -426,17 +570,18 @@ class WordPiece:
         piece of the longer side first ("longest first")."""
         a = self.ids(text_a)
         b = self.ids(text_b) if text_b is not None else []
-        budget = max_len - (3 if text_b is not None else 2)
+        specials = 3 if text_b is not None else 2    # [CLS] and one [SEP] per text
+        budget = max_len - specials
         while len(a) + len(b) > budget:
             if len(a) > len(b):
                 a.pop()
             else:
                 b.pop()
         ids = [self.cls] + a + [self.sep]
-        types = [0] * len(ids)
+        types = [0] * len(ids)                       # segment A
         if text_b is not None:
             ids += b + [self.sep]
-            types += [1] * (len(b) + 1)
+            types += [1] * (len(b) + 1)              # segment B
         return ids, types
 
 
@@ -453,43 +598,11 @@ def rough_lengths(pairs):
     return [a.count(" ") + (b.count(" ") + 1 if b is not None else 0) for a, b in pairs]
 
 
-def pad(sequences, value=0):
-    """Pad lists of ids to the longest in the batch -> (array [n, longest], mask of real tokens)."""
-    lengths = np.array([len(s) for s in sequences])
-    out = np.full((len(sequences), lengths.max()), value, dtype=np.int64)
-    for i, s in enumerate(sequences):
-        out[i, :len(s)] = s
-    return out, np.arange(lengths.max())[None] < lengths[:, None]
-
-
-# ----------------------------------------------------------------------------------------------
-# Batching.  Padding to the longest sentence of a batch wastes little when a batch holds
-# sentences of similar length, so we sort by length inside large random pools ("buckets"),
-# cut the pools into batches and shuffle the batches: each epoch still sees a new order.
-
-def length_batches(lengths, batch_size, seed=None, pool=100):
-    """Index lists of batch_size.  seed=None: sorted by length, in order (for evaluation).
-    Otherwise shuffled deterministically from seed."""
-    lengths = np.asarray(lengths)
-    if seed is None:
-        order = np.argsort(lengths, kind="stable")
-        return [order[i:i + batch_size].tolist() for i in range(0, len(order), batch_size)]
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(lengths))
-    batches = []
-    for start in range(0, len(order), batch_size * pool):
-        chunk = order[start:start + batch_size * pool]
-        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
-        batches += [chunk[i:i + batch_size].tolist() for i in range(0, len(chunk), batch_size)]
-    return [batches[i] for i in rng.permutation(len(batches))]
-
-
-
-
 # ----------------------------------------------------------------------------------------------
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--task", required=True, choices=sorted(TASKS))
     p.add_argument("--data-dir", default=None, help="folder with glue/, vectors/, nltk_data/")
     p.add_argument("--vectors", default=None, help="word-vector file (default: GloVe 6B 50d)")
@@ -497,17 +610,24 @@ def main(argv=None):
     args = p.parse_args(argv)
     task = TASKS[args.task]
     print(f"{task.name} in {files.find_data_dir(args.data_dir) / 'glue' / task.name}")
-    splits = {name: load_split(args.task, name, args.data_dir, args.skip_malformed) for name, _ in task.splits}
-    for name, s in splits.items():
-        counts = [] if s.label is None else np.bincount(s.label, minlength=len(task.labels))
-        print(f"{name} {len(s)}" + "".join(f", {l} {c} ({100 * c / len(s):.1f}%)" for l, c in zip(task.labels, counts)))
+    splits = {}
+    for name, _ in task.splits:
+        splits[name] = load_split(args.task, name, args.data_dir, args.skip_malformed)
+    for name, split in splits.items():
+        line = f"{name} {len(split)}"
+        if split.label is not None:                  # the label balance; test splits have none
+            counts = np.bincount(split.label, minlength=len(task.labels))
+            for label, count in zip(task.labels, counts):
+                line += f", {label} {count} ({100 * count / len(split):.1f}%)"
+        print(line)
     train_words = task_tokens(splits["train"], args.task)
     lengths = [len(w) for column in train_words for w in column]
     print("train words per sentence: " + ", ".join(
         f"p{q} {np.percentile(lengths, q):.0f}" for q in (50, 90, 95, 99, 100)))
     vocab = task_vocab(args.task, args.data_dir)          # the student's: train, dev and test
     print(f"vocabulary (train, dev and test): {len(vocab):,} words")
-    load_vectors(args.vectors or files.vectors_path(args.data_dir), vocab)     # prints its coverage
+    vectors = args.vectors or files.vectors_path(args.data_dir)
+    load_vectors(vectors, vocab)                          # prints its coverage
 
 
 if __name__ == "__main__":

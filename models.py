@@ -40,14 +40,18 @@ class BiLSTMStudent(nn.Module):
         super().__init__()
         vectors = torch.as_tensor(vectors, dtype=torch.float32)
         self.static = nn.Embedding.from_pretrained(vectors, freeze=True, padding_idx=0)
-        self.tuned = nn.Embedding.from_pretrained(vectors.clone(), freeze=False, padding_idx=0) \
-            if multichannel else None
+        if multichannel:
+            self.tuned = nn.Embedding.from_pretrained(vectors.clone(), freeze=False, padding_idx=0)
+        else:
+            self.tuned = None
         # A bidirectional LSTM is two LSTMs: one reads the sentence left to right, the other
         # right to left; h is both of their states side by side.
         inputs = vectors.shape[1] * (2 if multichannel else 1)
         self.forward_lstm = nn.LSTM(inputs, hidden, batch_first=True)
         self.backward_lstm = nn.LSTM(inputs, hidden, batch_first=True)
-        self.pooling, self.pair = pooling, pair
+        self.pooling = pooling
+        self.pair = pair
+        # Dropout regularises the small student; its rate: README, where we differ.
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(2 * hidden * (4 if pair else 1), fc)
         self.out = nn.Linear(fc, num_labels)
@@ -60,7 +64,7 @@ class BiLSTMStudent(nn.Module):
         no state we read has seen a pad.  This computes what nn.LSTM(bidirectional=True) does on
         a packed batch (tests/test_models.py compares them), about twice as fast on a CPU:
         packed batches miss the fused LSTM kernel, padded ones use it."""
-        # BEGIN EXERCISE 3: both word-vector channels, the two LSTMs over a padded batch, 'last' or 'max' pooling
+        # BEGIN EXERCISE 3: both vector channels, two LSTMs on a padded batch, 'last'/'max' pooling
         x = self.static(ids)
         if self.tuned is not None:
             x = torch.cat([x, self.tuned(ids)], dim=-1)
@@ -71,8 +75,11 @@ class BiLSTMStudent(nn.Module):
         flip = torch.where(real, lengths[:, None] - 1 - t, t)         # reverses words, keeps pads
         forward, _ = self.forward_lstm(x)
         backward, _ = self.backward_lstm(x.gather(1, flip[..., None].expand_as(x)))
-        if self.pooling == "last":       # forward state after the last word, backward after the first
-            rows, last = torch.arange(len(ids), device=ids.device), lengths - 1
+        # "the hidden states of the last step in each direction": the forward state after the
+        # last word, the backward state after the first.
+        if self.pooling == "last":
+            rows = torch.arange(len(ids), device=ids.device)
+            last = lengths - 1
             return torch.cat([forward[rows, last], backward[rows, last]], dim=-1)
         # The maximum over the real words does not care about their order: no need to un-reverse.
         states = torch.cat([forward, backward], dim=-1)
@@ -85,8 +92,14 @@ class BiLSTMStudent(nn.Module):
             # "For sentence-pair tasks, we share BiLSTM encoder weights and use a siamese
             # architecture between the two sentence encoders" (section 3.1).
             h = siamese_features(h, self.encode(ids_b, lengths_b))
-        # "... fed to a fully connected layer with rectified linear units (ReLUs)".
-        return self.out(self.dropout(F.relu(self.fc(self.dropout(h)))))
+        h = self.dropout(h)                                  # regularisation: see __init__
+        # "... [the hidden states] are concatenated and fed to a fully connected layer with
+        # rectified linear units (ReLUs),"
+        h = F.relu(self.fc(h))
+        h = self.dropout(h)                                  # regularisation: see __init__
+        # "... whose output is then passed to a softmax layer for classification": the layer's
+        # logits, before the softmax, which the loss applies (Eq. 1 compares logits).
+        return self.out(h)
 
 
 def siamese_features(h1, h2):
@@ -149,9 +162,12 @@ class Layer(nn.Module):
 
     def __init__(self, cfg):
         super().__init__()
-        h, eps = cfg["hidden_size"], cfg.get("layer_norm_eps", 1e-12)
+        h = cfg["hidden_size"]
+        eps = cfg.get("layer_norm_eps", 1e-12)
         self.heads = cfg["num_attention_heads"]
-        self.q, self.k, self.v = nn.Linear(h, h), nn.Linear(h, h), nn.Linear(h, h)
+        self.q = nn.Linear(h, h)
+        self.k = nn.Linear(h, h)
+        self.v = nn.Linear(h, h)
         self.attn_out = nn.Linear(h, h)
         self.attn_norm = nn.LayerNorm(h, eps=eps)
         self.ff_in = nn.Linear(h, cfg["intermediate_size"])
@@ -160,11 +176,19 @@ class Layer(nn.Module):
         self.attn_dropout = nn.Dropout(cfg.get("attention_probs_dropout_prob", 0.1))
         self.dropout = nn.Dropout(cfg.get("hidden_dropout_prob", 0.1))
 
+    def heads_of(self, y):
+        """[batch, tokens, hidden] -> [batch, heads, tokens, hidden / heads]: each head attends
+        with its own slice of the query, key and value vectors."""
+        batch, tokens, hidden = y.shape
+        return y.view(batch, tokens, self.heads, hidden // self.heads).transpose(1, 2)
+
     def forward(self, x, mask):
-        b, t, h = x.shape
-        split = lambda y: y.view(b, t, self.heads, h // self.heads).transpose(1, 2)  # noqa: E731
-        context = attention(split(self.q(x)), split(self.k(x)), split(self.v(x)), mask, self.attn_dropout)
-        context = context.transpose(1, 2).reshape(b, t, h)
+        batch, tokens, hidden = x.shape
+        q = self.heads_of(self.q(x))
+        k = self.heads_of(self.k(x))
+        v = self.heads_of(self.v(x))
+        context = attention(q, k, v, mask, self.attn_dropout)
+        context = context.transpose(1, 2).reshape(batch, tokens, hidden)   # the heads side by side
         x = self.attn_norm(x + self.dropout(self.attn_out(context)))
         ff = self.ff_out(F.gelu(self.ff_in(x)))          # exact (erf) GELU, as BERT
         return self.ff_norm(x + self.dropout(ff))
@@ -192,4 +216,5 @@ class Bert(nn.Module):
 
     def forward(self, ids, token_types, mask):
         """Logits: a linear layer on the pooled [CLS] vector, as BERT's fine-tuning recipe."""
-        return self.classifier(self.dropout(self.encode(ids, token_types, mask)[1]))
+        _, pooled = self.encode(ids, token_types, mask)
+        return self.classifier(self.dropout(pooled))

@@ -2,7 +2,7 @@
 # How the seeds in results/<task>.json were made: `make seeds` for SST-2, RTE and MRPC in a clean
 # clone of dbce60c, whose runs/ held each task's own make run (teacher, augmented file, logits,
 # seed 0's student and baseline), so that every seed learns from the same teacher and logits:
-#   runs/sst2        make sst2 from a clean clone of e4be535 (results/sst2/run_make_sst2.sh)
+#   runs/sst2        make sst2 from a clean clone of e4be535 (experiments/sst2/run_make_sst2.sh)
 #   runs/rte, mrpc   make rte, make mrpc from a clean clone of 2ba7af2
 # Each step decides from its manifest whether its output is current: SST-2's chain said "nothing
 # to do"; RTE's and MRPC's students and baselines were trained again at seed 0, RTE's because the
@@ -11,7 +11,7 @@
 # Afterwards SST-2's seed 0 student and baseline were moved out of runs/sst2 and `make seeds
 # TASK=sst2` run once more, to train them again with each evaluation's predictions kept (the
 # cross-selected figures need them; make sst2 ran before they were kept).
-# The log is seeds.log beside this file; `python report.py results --task <task> --runs
+# The log is seeds.log beside this file; `python -m tools.report results --task <task> --runs
 # <clone>/runs --out results` then wrote results/<task>.json, the README's tables and figures.
 set -u
 clone=${1:?usage: run_seeds.sh <clean clone with runs/ as above>}

@@ -3,7 +3,7 @@
 # 1 thread each) on the same augmented SST-2 sentences, wall time of the whole command (loading
 # the teacher, and for torchrun starting the group and merging the shards, included).
 # Needs runs/sst2/teacher and runs/sst2/augmented.tsv (from make sst2).  Run from the repo root:
-#     bash results/sst2/logits_processes.sh [sentences, default 16384]
+#     bash experiments/sst2/logits_processes.sh [sentences, default 16384]
 set -eu
 n=${1:-16384}
 dir=runs/sst2/logits_processes
@@ -25,7 +25,7 @@ result = {"sentences": n, "one_process_2_threads": {"seconds": t1 - t0, "sentenc
           "max_abs_difference_of_logits": float(np.abs(one - two).max()),
           "note": "bf16 autocast; 2 CPU cores, so 2 processes can only share the same 2 cores",
           "git_commit": subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip(),
-          "command": "bash results/sst2/logits_processes.sh " + str(n)}
-json.dump(result, open("results/sst2/logits_processes.json", "w"), indent=2)
+          "command": "bash experiments/sst2/logits_processes.sh " + str(n)}
+json.dump(result, open("experiments/sst2/logits_processes.json", "w"), indent=2)
 print(json.dumps(result, indent=2))
 PY

@@ -3,7 +3,7 @@
 # once in the middle of the augmented-logits step (SIGTERM to the whole job; not SIGINT, which
 # background jobs of a script ignore) and then run again, to show that a second `make sst2` finishes the job without redoing
 # the finished steps.  Run it from the root of a clean clone:
-#     bash results/sst2/run_make_sst2.sh [batches before the interruption, default 500 of ~1,000]
+#     bash experiments/sst2/run_make_sst2.sh [batches before the interruption, default 500 of ~1,000]
 # It writes make_sst2.log (both runs, with /usr/bin/time -v) and runs/sst2/make_wall.json, and
 # reports again so that results/sst2.json holds the wall time.
 set -u
@@ -29,4 +29,4 @@ printf '{"first_run_seconds": %d, "second_run_seconds": %d, "wall_seconds": %d, 
     $((t1 - t0)) $((t2 - t1)) $((t2 - t0)) "$killed_at" $status > runs/sst2/make_wall.json
 cat runs/sst2/make_wall.json
 # make's last step wrote results/sst2.json before the wall time above existed: write it again.
-python3 report.py results --task sst2 --runs runs --out results >> $log 2>&1
+python3 -m tools.report results --task sst2 --runs runs --out results >> $log 2>&1

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The teachers' cross-selected figures and the alpha sweeps, as run for results/: in the clone
-# that ran make <task> and make seeds for SST-2, RTE and MRPC (results/seeds/run_seeds.sh), on
+# that ran make <task> and make seeds for SST-2, RTE and MRPC (experiments/seeds/run_seeds.sh), on
 # the same teachers and logits.
 #
 # 1. Each teacher is fine-tuned again with its make run's own command (its metrics.json says
@@ -10,7 +10,7 @@
 #    A rerun that is not identical is set aside (teacher_rerun) and the original put back.
 # 2. make sweep TASK=<task>: alpha 0 (make's student), 0.5 and 1, seed 0.
 #
-# Run it from the clone's root:  bash results/sweeps/run_sweeps.sh "sst2 rte mrpc" "sst2 rte mrpc"
+# Run it from the clone's root:  bash experiments/sweeps/run_sweeps.sh "sst2 rte mrpc" "sst2 rte mrpc"
 # (the first list: the teachers to fine-tune again; the second: the sweeps).  Step 1 ran first
 # for SST-2 and RTE alone (teachers_again.log), then for MRPC with the sweeps (run_sweeps.log).
 # The teachers' commands start with `python`, as their metrics.json saved them.

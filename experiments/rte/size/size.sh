@@ -4,10 +4,10 @@
 # with make's other settings, on the same teacher, augmented pairs and logits, copied from
 # runs/rte (their manifests match, so make redoes none of them).
 # Run it from the repository root after `make rte`:
-#     bash results/rte/size/size.sh
-# It writes results/rte/size/rte.json and rte/{teacher,student,baseline}.json, to be read beside
+#     bash experiments/rte/size/size.sh
+# It writes experiments/rte/size/rte.json and rte/{teacher,student,baseline}.json, to be read beside
 # results/rte.json.
 set -eu
 mkdir -p runs/size_150_200/rte
 cp -rp runs/rte/teacher runs/rte/logits runs/rte/augmented.tsv runs/rte/augmented.json runs/size_150_200/rte/
-make seeds TASK=rte RUNS=runs/size_150_200 RESULTS=results/rte/size SIZE_rte="--hidden 150 --fc 200"
+make seeds TASK=rte RUNS=runs/size_150_200 RESULTS=experiments/rte/size SIZE_rte="--hidden 150 --fc 200"

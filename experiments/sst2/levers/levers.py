@@ -1,4 +1,4 @@
-"""The speed levers of make sst2, timed side by side on this machine (python results/sst2/levers/levers.py
+"""The speed levers of make sst2, timed side by side on this machine (python experiments/sst2/levers/levers.py
 from the repository root): each round times every setting once, in turn, so that a machine that
 slows down for a while slows all of them alike.  Writes levers.json beside this file.
 

@@ -4,10 +4,10 @@
 # teacher, augmented sentences and logits, copied from runs/sst2 (their manifests match, so make
 # redoes none of them).  The baseline is trained at the same size, for the gain.
 # Run it from the repository root after `make sst2`:
-#     bash results/sst2/size/size.sh
-# It writes results/sst2/size/sst2.json and sst2/{teacher,student,baseline}.json, to be read
+#     bash experiments/sst2/size/size.sh
+# It writes experiments/sst2/size/sst2.json and sst2/{teacher,student,baseline}.json, to be read
 # beside results/sst2.json.
 set -eu
 mkdir -p runs/size_300_400/sst2
 cp -rp runs/sst2/teacher runs/sst2/logits runs/sst2/augmented.tsv runs/sst2/augmented.json runs/size_300_400/sst2/
-make sst2 RUNS=runs/size_300_400 RESULTS=results/sst2/size SIZE_sst2="--hidden 300 --fc 400"
+make sst2 RUNS=runs/size_300_400 RESULTS=experiments/sst2/size SIZE_sst2="--hidden 300 --fc 400"
