@@ -44,9 +44,9 @@ SEED     ?= 0
 TEACHER        ?= minilm
 TEACHER_FLAGS  ?= --lr 5e-5 --batch-size 32
 # SST-2: one epoch, its batches drawn at random from pools of 100 sorted by length (what common
-# trainers call "group by length"): 1.6x (whole runs, results/sst2/teacher_random) to 2.0x (side
-# by side, results/sst2/levers) the sentences/s of random batches on 2 cores, for
-# 89.1 dev on average over 3 seeds against 89.7 (results/sst2/teacher_settings; within the
+# trainers call "group by length"): 1.6x (whole runs, experiments/sst2/teacher_random) to 2.0x (side
+# by side, experiments/sst2/levers) the sentences/s of random batches on 2 cores, for
+# 89.1 dev on average over 3 seeds against 89.7 (experiments/sst2/teacher_settings; within the
 # noise of 872 sentences).  The pair tasks: random batches, 5 epochs.
 TEACHER_EPOCHS_sst2 = 1
 TEACHER_EPOCHS_mrpc = 5
@@ -60,7 +60,7 @@ LIMIT ?= 0
 # Augmentation (section 3.3): the paper's p_mask, p_pos, p_ng; n_iter 20 (single) / 10 (pairs),
 # except SST-2: 6 tries per phrase give 259k new sentences (x3.8) where 20 give 814k (x12.1),
 # because the teacher's logits of each one cost more than all the student's epochs over it
-# (README, "Speed").  N_ITER=20 make sst2: the paper's.
+# (docs/speed.md).  N_ITER=20 make sst2: the paper's.
 AUGMENT_FLAGS ?= --p-mask 0.1 --p-pos 0.1 --p-ng 0.25
 N_ITER_sst2 = 6
 ITER = $(or $(N_ITER),$(N_ITER_$*))
@@ -72,8 +72,8 @@ ALPHA         ?= 0
 # vector is read from the BiLSTM's states: the paper's final states (section 3.1) on SST-2; on the
 # pair tasks their maximum over all states (POOLING=last or max sets it for every task).  Over
 # seeds 0-4 on the same teachers and logits, max-pooling's students score higher cross-selected
-# on MRPC and RTE than the final states' (results/pairs/pooling_last/); on SST-2 (seed 0) student
-# and baseline came out lower (results/sst2/pooling/; README, "Levers tried").  QQP and MNLI,
+# on MRPC and RTE than the final states' (experiments/pairs/pooling_last/); on SST-2 (seed 0) student
+# and baseline came out lower (experiments/sst2/pooling/; experiments/README.md).  QQP and MNLI,
 # not measured here, follow the pair tasks: the siamese encoder is the same, and max-pooling was
 # the best BiLSTM encoder for NLI in Conneau et al. 2017 (InferSent).  Sizes and pooling come
 # before STUDENT_FLAGS, so STUDENT_FLAGS="--hidden 300" wins.
@@ -98,7 +98,7 @@ EPOCHS_mnli = 3
 # The baseline: the same student on the labels only, with the dropout that served it best.
 BASELINE_FLAGS ?= --dropout 0.5 --epochs 15
 
-# Several processes (README, "Running on several GPUs or machines"): NPROC per machine (one per
+# Several processes (docs/several-gpus.md): NPROC per machine (one per
 # GPU), NNODES machines; the logits, student and baseline steps then run under torchrun.  Several machines
 # also need TORCHRUN_FLAGS="--rdzv-backend=c10d --rdzv-endpoint=<first machine>:29500 --rdzv-id=<name>"
 # and a RUNS folder they all see.

@@ -120,7 +120,7 @@ def augment_sentence(words, tags, rng, lexicon, p_mask=0.1, p_pos=0.1, p_ng=0.25
 
 def swap_two(words, rng, p_swap):
     """Not in the paper: with probability p_swap two random words trade places (the seed
-    replication's rule, which did not help there; off by default, README: where we differ)."""
+    replication's rule, which did not help there; off by default; docs/differences.md)."""
     if len(words) > 1 and rng.random() < p_swap:
         i, j = rng.choice(len(words), size=2, replace=False)
         words[i], words[j] = words[j], words[i]

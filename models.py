@@ -51,7 +51,7 @@ class BiLSTMStudent(nn.Module):
         self.backward_lstm = nn.LSTM(inputs, hidden, batch_first=True)
         self.pooling = pooling
         self.pair = pair
-        # Dropout regularises the small student; its rate: README, where we differ.
+        # Dropout regularises the small student; its rate: docs/differences.md.
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(2 * hidden * (4 if pair else 1), fc)
         self.out = nn.Linear(fc, num_labels)

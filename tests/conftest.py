@@ -21,7 +21,7 @@ def shared_data():
     from machinery import files
     folder = files.find_data_dir()
     if not (folder / "glue" / "SST-2" / "train.tsv").exists():
-        pytest.skip(f"real GLUE data not found at {folder} (set DATA_DIR, or see README: Data)")
+        pytest.skip(f"real GLUE data not found at {folder} (set DATA_DIR, or see docs/setup.md)")
     os.environ.setdefault("NLTK_DATA", str(folder / "nltk_data"))
     return folder
 

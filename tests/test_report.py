@@ -1,6 +1,8 @@
-"""Tests of report.py: the numbers in README.md are the ones in results/, which came from committed commands with
-their configs saved beside them."""
+"""Tests of report.py: the numbers in README.md, docs/, results/README.md and experiments/README.md
+are the ones in results/ and experiments/, which came from committed commands with their configs
+saved beside them; every link on those pages leads to a file of the repository."""
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -10,17 +12,77 @@ import data
 from tools import report
 
 ROOT = Path(__file__).resolve().parent.parent
-README = (ROOT / "README.md").read_text()
+# The pages a reader meets; results/ and experiments/ are left out of a class handout.
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "results" / "README.md",
+         ROOT / "experiments" / "README.md"]
 
 
 def task_results():
     return sorted((ROOT / "results").glob("*.json"))
 
 
-def test_readme_results_table_is_the_results():
+def test_every_generated_block_is_what_make_readme_writes():
     if not any(p.stem in data.TASKS for p in task_results()):
-        pytest.skip("no results/<task>.json yet: run make sst2")
-    assert report.results_table(ROOT / "results") in README
+        pytest.skip("no results/<task>.json (a handout leaves results/ out)")
+    blocks = report.generated_blocks(ROOT)
+    assert {"README.md", "docs/results.md", "docs/speed.md", "experiments/README.md"} <= set(blocks)
+    stale = [f"{page}: {name}" for page, by in blocks.items() for name, text in by.items()
+             if report.block_of((ROOT / page).read_text(), name) != text]
+    assert not stale, f"blocks that are not what results/ and experiments/ say: {stale}; run: make readme"
+    assert (ROOT / "results" / "README.md").read_text() == report.results_page(ROOT / "results"), \
+        "results/README.md is not what results/ says; run: make readme"
+
+
+def relative_links(page):
+    """The targets of a Markdown page's links and images that are not web addresses or anchors."""
+    targets = re.findall(r"\]\(([^)\s]+)\)", page.read_text())
+    return [t.split("#")[0] for t in targets if not re.match(r"[a-z]+:", t) and not t.startswith("#")]
+
+
+def test_every_relative_link_on_the_pages_resolves_to_a_file():
+    broken = []
+    for page in (p for p in PAGES if p.exists()):
+        for target in relative_links(page):
+            path = (page.parent / target).resolve()
+            top = ROOT / path.relative_to(ROOT).parts[0] if path.is_relative_to(ROOT) else None
+            if top is not None and top.name in ("results", "experiments") and not top.exists():
+                continue                       # a handout: its pages point at what it leaves out
+            if top is None or not path.exists():
+                broken.append(f"{page.relative_to(ROOT)}: ({target})")
+    assert not broken, broken
+
+
+def test_readme_is_short():
+    assert len((ROOT / "README.md").read_text().encode()) <= 12_000, "README.md: at most 12,000 characters"
+
+
+def test_update_blocks_rewrites_between_the_markers_only(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text("# Title\n\n<!-- t:begin -->\nold\nrows\n<!-- t:end -->\n\nprose\n")
+    report.update_blocks(page, {"t": "| new |"})
+    assert page.read_text() == "# Title\n\n<!-- t:begin -->\n| new |\n<!-- t:end -->\n\nprose\n"
+    assert report.block_of(page.read_text(), "t") == "| new |"
+    assert report.block_of(page.read_text(), "other") is None
+    with pytest.raises(ValueError, match=r"page.md: no line '<!-- other:begin -->'"):
+        report.update_blocks(page, {"other": "x"})
+
+
+def test_readme_table_is_cross_selected_beside_tang_et_al(tmp_path):
+    """The README's one table: the cross-selected figures (means over seeds where make seeds ran,
+    make's one run where not) and Tang et al.'s, marked as theirs."""
+    seeds = {"seeds": [0, 1], "dev_selected": {"student_mean": 0.9, "student_sd": 0.01, "baseline_mean": 0.8,
+                                                "baseline_sd": 0.02, "gain_mean": 0.1, "gain_ci95": [0.05, 0.15]},
+             "cross_selected": {"student_mean": 0.85, "student_sd": 0.01, "baseline_mean": 0.78, "baseline_sd": 0.03,
+                                "gain_mean": 0.07, "gain_ci95": [-0.01, 0.15]}}
+    dev = {"dev": {who: {"acc": 0.9} for who in ("teacher", "student", "baseline")}}
+    cross = {"dev": {"teacher": 0.88, "student": 0.84, "baseline": 0.77}}
+    report.files.save_json(tmp_path / "sst2.json", {"dev": dev, "seeds": seeds, "cross_selected": cross})
+    report.files.save_json(tmp_path / "rte.json", {"dev": dev, "seeds": None, "cross_selected": None})
+    lines = report.headline_table(tmp_path).splitlines()
+    assert lines[2] == ("| SST-2 | accuracy | 88.0 | 78.0 ± 3.0 | 85.0 ± 1.0 | +7.0 (-1.0 to +15.0) | 2 | "
+                        "86.7 -> 90.7 (BERT-large 94.9) |")
+    assert lines[3] == "| RTE | accuracy | - | - | - | - | 1 | - |"
+    assert len(lines) == 4
 
 
 @pytest.mark.parametrize("path", [p for p in task_results() if p.stem in data.TASKS], ids=lambda p: p.stem)
@@ -31,15 +93,6 @@ def test_each_result_says_how_it_was_made(path):
     assert r["git_commit"] and r["seconds"]["total"] > 0
     for name in ("teacher", "student", "baseline"):
         assert (ROOT / "results" / path.stem / f"{name}.json").exists()
-
-
-def test_readme_speed_table_is_the_bench():
-    bench = ROOT / "results" / "bench.json"
-    if not bench.exists():
-        pytest.skip("no results/bench.json yet: run make bench")
-    block = README.split("<!-- bench:begin -->")[1].split("<!-- bench:end -->")[0]
-    for row in json.loads(bench.read_text())["rows"]:
-        assert f"| {row['model']} | {row['precision']} | {row['parameters']:,} | {row['sentences_per_second']:,.1f} |" in block
 
 
 def test_seeds_give_mean_spread_and_the_gain_interval(tmp_path, capsys):
@@ -158,43 +211,42 @@ def test_figures_hold_each_models_curve_and_confusion_matrix(tmp_path):
         assert (tmp_path / png).stat().st_size > 0
 
 
-def test_readme_figures_are_the_results():
-    if not any((ROOT / "results").glob("*/figures.md")):
-        pytest.skip("no results/<task>/figures.md yet: run make sst2")
-    block = README.split("<!-- figures:begin -->")[1].split("<!-- figures:end -->")[0]
-    assert block.strip() == report.figures_block(ROOT / "results").strip()
-
-
-def test_readme_levers_are_the_results():
-    if not any(p.stem in data.TASKS for p in task_results()):
-        pytest.skip("no results/<task>.json yet (a handout leaves results/ out)")
-    assert README.split("<!-- levers:begin -->")[1].split("<!-- levers:end -->")[0].strip() == \
-        report.levers_table(ROOT / "results")
+def test_figures_link_from_the_page_that_shows_them(tmp_path):
+    (tmp_path / "sst2").mkdir()
+    (tmp_path / "sst2" / "figures.md").write_text("tables")
+    assert report.figures_block(tmp_path, "../results/") == \
+        "SST-2: [learning curves and confusion matrices](../results/sst2/figures.md)"
+    (tmp_path / "sst2" / "curves.png").write_bytes(b"png")
+    assert report.figures_block(tmp_path, "") == \
+        "![SST-2 learning curves](sst2/curves.png) ![SST-2 confusion matrices](sst2/confusion.png)"
+    assert report.figures_block(tmp_path, "", tasks=("rte",)) == ""
 
 
 def test_levers_table_names_what_each_side_run_set_otherwise(tmp_path):
-    """Each side run sits under make's own run with the settings it changed, paths and seeds
-    aside; make quick's run is not a lever."""
+    """Each side run below experiments/ sits under make's own run in results/ with the settings
+    it changed, paths and seeds aside; make quick's run is not a lever."""
     def result(hidden, out, acc, seed=0, **augment):
         configs = {step: {"seed": seed, "out": f"{out}/{step}", "hidden": hidden, "epochs": 10}
                    for step in ("student", "baseline")}
         configs["augment"] = {"seed": seed, "out": f"{out}/augmented.tsv", "n_iter": 10, **augment}
         return {"configs": configs, "cross_selected": None, "seeds": None,
                 "dev": {"dev": {who: {"acc": acc} for who in ("teacher", "student", "baseline")}}}
-    report.files.save_json(tmp_path / "rte.json", result(300, "runs/rte", 0.6))
-    report.files.save_json(tmp_path / "rte" / "size" / "rte.json", result(150, "runs/size/rte", 0.5, seed=1))
+    results, experiments = tmp_path / "results", tmp_path / "experiments"
+    report.files.save_json(results / "rte.json", result(300, "runs/rte", 0.6))
+    report.files.save_json(results / "quick" / "rte.json", result(300, "runs/quick/rte", 0.4))   # results/: not levers
+    report.files.save_json(experiments / "rte" / "size" / "rte.json", result(150, "runs/size/rte", 0.5, seed=1))
     # a setting make's config does not hold (other code) is no lever; a run alike in all is named so
-    report.files.save_json(tmp_path / "pairs" / "same" / "rte.json", result(300, "runs/same/rte", 0.7, written=9))
-    report.files.save_json(tmp_path / "quick" / "rte.json", result(300, "runs/quick/rte", 0.4))
-    report.files.save_json(tmp_path / "pairs" / "quick" / "rte.json", result(300, "runs/quick/rte", 0.4))
-    lines = report.levers_table(tmp_path).splitlines()
+    report.files.save_json(experiments / "pairs" / "same" / "rte.json", result(300, "runs/same/rte", 0.7, written=9))
+    report.files.save_json(experiments / "quick" / "rte.json", result(300, "runs/quick/rte", 0.4))
+    report.files.save_json(experiments / "pairs" / "quick" / "rte.json", result(300, "runs/quick/rte", 0.4))
+    lines = report.levers_table(results, experiments).splitlines()
     assert lines[2:] == ["| make rte | - | accuracy | 60.0 / - | 60.0 / - | 60.0 / - | - | 1 |",
                          "| `pairs/same/` | nothing | accuracy | 70.0 / - | 70.0 / - | 70.0 / - | - | 1 |",
                          "| `rte/size/` | student, baseline: hidden 150 | accuracy | 50.0 / - | 50.0 / - | 50.0 / - | - | 1 |"]
-    assert report.levers_table(tmp_path / "rte") == ""           # no make run to set it against
-    report.files.save_json(tmp_path / "rte" / "old" / "rte.json", {"dev": {}})
+    assert report.levers_table(tmp_path / "none", experiments) == ""      # no make run to set them against
+    report.files.save_json(experiments / "rte" / "old" / "rte.json", {"dev": {}})
     with pytest.raises(ValueError, match="old/rte.json: no 'configs'"):
-        report.levers_table(tmp_path)
+        report.levers_table(results, experiments)
 
 
 def test_sweep_trains_one_student_per_alpha_and_scores_each_both_ways(toy, capsys):

@@ -3,7 +3,7 @@ student, of the teacher in use, and of BERT-base- and BERT-large-shaped models, 
 three runs in a row on SST-2 dev (the table shows the worst); then the time and peak memory of
 each step of the last `make sst2`.
 
-    python bench.py                # or: make bench
+    python -m tools.bench          # or: make bench; then make readme puts it in docs/speed.md
 
 Speed does not depend on the values of the weights, so the BERT-shaped models are randomly
 initialised (no download) and the student is too when no trained one exists.  Inputs are
@@ -23,7 +23,6 @@ import data
 import distill
 from machinery import files
 import models
-from tools import report
 
 BERT_BASE = {"vocab_size": 30522, "hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12,
              "intermediate_size": 3072, "max_position_embeddings": 512, "type_vocab_size": 2}
@@ -137,18 +136,22 @@ def logits_speed(args, run, teacher, wordpiece):
 
 
 def last_make(results):
-    """Seconds and peak memory of each step of the last make sst2, and its wall time."""
+    """Seconds and peak memory of each step of the last make sst2 ({} before one)."""
     path = Path(results) / "sst2.json"
     if not path.exists():
-        return {}, None
+        return {}
     last = files.read_json(path)
-    steps = {k: {"seconds": v, "peak_rss_mb": last["peak_rss_mb"].get(k)} for k, v in last["seconds"].items()}
-    return steps, last.get("make_wall")
+    return {k: {"seconds": v, "peak_rss_mb": last["peak_rss_mb"].get(k)} for k, v in last["seconds"].items()}
 
 
-def tables(args, runs, dev, n, logits, steps, wall):
-    """The README's speed block: the worst run's table, with every run's ratios beside it."""
+def tables(measured, last=None):
+    """docs/speed.md's speed block (make readme writes it): from results/bench.json (measured),
+    the worst run's table with every run's ratios beside it and the teacher's logits step; from
+    the last make sst2's results/sst2.json (last), each step's time and peak memory and the
+    wall time."""
+    runs = measured["runs"]
     rows = worst_run(runs)
+    dev, n = rows[0]["sentences"], measured["bert_sentences"]
     table = ["| model | precision | parameters | sentences/s | batch-1 latency (ms) | student is faster by "
              f"| in each of the {len(runs)} runs |", "|---|---|---|---|---|---|---|"]
     table += [f"| {r['model']} | {r['precision']} | {r['parameters']:,} | {r['sentences_per_second']:,.1f} | "
@@ -156,23 +159,24 @@ def tables(args, runs, dev, n, logits, steps, wall):
               + " / ".join(f"{run[i]['student_speedup']:,.0f}x" for run in runs) + " |" for i, r in enumerate(rows)]
     table.append(f"\n{len(runs)} runs in a row, each timing every model once; the table is the run in which the "
                  "student was fastest by the least against BERT-large in fp32.  "
-                 f"Batches of {args.batch_size} sentences, "
-                 + (f"every model on all {len(dev)} dev sentences; " if n == len(dev) else
-                    f"the BERT shapes on {n} dev sentences drawn at random, the others on all {len(dev)}; ")
-                 + f"{torch.get_num_threads()} CPU threads.  The "
+                 f"Batches of {measured['batch_size']} sentences, "
+                 + (f"every model on all {dev} dev sentences; " if n == dev else
+                    f"the BERT shapes on {n} dev sentences drawn at random, the others on all {dev}; ")
+                 + f"{measured['machine']}.  The "
                  f"student has {rows[0]['parameters_without_embeddings']:,} parameters besides its word vectors.")
-    speed, sentences = logits
+    speed = measured.get("teacher_logits_augmented_sentences_per_second")
     if speed:
-        table.append(f"\nThe teacher's logits step on {sentences:,} augmented SST-2 sentences "
-                     f"(batches of 256, length-sorted, bf16 autocast): {speed:,.0f} sentences/s.")
-    if steps:
-        table.append("\n| step of the last `make sst2` | minutes | peak memory (MiB) |\n|---|---|---|")
-        table += [f"| {k} | {v['seconds'] / 60:.1f} | {v['peak_rss_mb'] or '-'} |" for k, v in steps.items()]
+        table.append(f"\nThe teacher's logits step on {measured['config']['logits_sentences']:,} augmented SST-2 "
+                     f"sentences (batches of 256, length-sorted, bf16 autocast): {speed:,.0f} sentences/s.")
+    if last:
+        table.append("\n| step of `make sst2` (results/sst2.json) | minutes | peak memory (MiB) |\n|---|---|---|")
+        table += [f"| {k} | {v / 60:.1f} | {last['peak_rss_mb'].get(k) or '-'} |" for k, v in last["seconds"].items()]
+    wall = (last or {}).get("make_wall")
     if wall:
-        table.append(f"\nWall time of that `make sst2`, from a clean clone, installs included: "
+        table.append(f"\nWall time of the recorded `make sst2` from a clean clone, installs included: "
                      f"{wall['wall_seconds'] / 60:.1f} min: killed at batch {wall.get('killed_at_batch', '?')} of the "
                      f"augmented logits after {wall['first_run_seconds'] / 60:.1f} min, then `make sst2` again, "
-                     f"{wall['second_run_seconds'] / 60:.1f} min (`results/sst2/run_make_sst2.sh`).")
+                     f"{wall['second_run_seconds'] / 60:.1f} min (`experiments/sst2/run_make_sst2.sh`).")
     return "\n".join(table)
 
 
@@ -203,10 +207,8 @@ def main(argv=None):
     print(f"(the worst of {len(runs)} runs; student vs each model in every run: "
           + "; ".join(f"{r['model']} {r['precision']} " + "/".join(f"{run[i]['student_speedup']:.0f}x" for run in runs)
                       for i, r in enumerate(rows)) + ")")
-    steps, wall = last_make(Path(args.out).parent)
+    steps = last_make(Path(args.out).parent)
     n = args.bert_sentences or len(dev)
-    if Path(args.out).parent.resolve() == report.RESULTS.resolve():
-        report.update_readme("bench", tables(args, runs, dev, n, logits, steps, wall))
     files.save_json(args.out, {"rows": rows, "runs": runs, "batch_size": args.batch_size, "bert_sentences": n, "steps": steps,
                                "teacher_logits_augmented_sentences_per_second": logits[0],
                                "machine": f"{platform.processor() or platform.machine()}, "

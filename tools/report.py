@@ -1,11 +1,15 @@
-"""report.py -- machinery a reader may skip: results tables, README blocks, the alpha sweep.
+"""report.py -- machinery a reader may skip: results tables, the pages' generated blocks, the
+alpha sweep.
 
-    python report.py results --task sst2      # runs/sst2/* -> results/sst2.json, README table
-    python report.py sweep --task sst2        # students for alpha in {0, 0.2, ..., 1}; plots
-    python report.py guide                    # the README's reading guide
+    python -m tools.report results --task sst2   # runs/sst2/* -> results/sst2.json, results/README.md
+    python -m tools.report sweep --task sst2     # students for alpha in {0, 0.2, ..., 1}; plots
+    python -m tools.report readme                # (make readme) the tables in README.md, docs/ and
+                                                 # experiments/README.md, from results/ and experiments/
 
-Every number in README.md and results/ is read from the JSON each step wrote beside its output
-(nothing is typed by hand).  matplotlib is optional: without it the sweep keeps its numbers.
+Every number in README.md, docs/, results/ and experiments/README.md is read from the JSON each
+step wrote beside its output (nothing is typed by hand).  `make <task>` changes nothing tracked
+outside results/; `make readme` refreshes the other pages.  matplotlib is optional: without it
+the sweep keeps its numbers.
 """
 import argparse
 import shutil
@@ -18,6 +22,7 @@ import data
 import distill
 from machinery import files
 from machinery import flags
+from tools import bench
 
 
 # ----------------------------------------------------------------------------------------------
@@ -183,9 +188,10 @@ def cmd_report(args):
             f"{who} {100 * distill.score(row[who], args.task):.2f}" for who in ("teacher", "baseline", "student")))
     print(f"-> {out / args.task}.json")
     if out.resolve() == RESULTS.resolve():       # not for `make quick` and other side runs
-        update_readme("results", results_table(out))
-        update_readme("figures", figures_block(out))
-        update_readme("levers", levers_table(out))
+        # results/README.md, the page that explains the tables, is results/'s own: make <task>
+        # refreshes it.  The other pages are refreshed by `make readme` alone, so that the main
+        # command leaves every tracked file outside results/ as it was.
+        write_results_page(out)
 
 
 def same_settings(config, other, but):
@@ -262,21 +268,22 @@ def task_figures(out, task, steps, sweep=None):
         plot_sweep(out, sweep["results"], task)
 
 
-def figures_block(results_dir):
-    """The README's figures: each task's plots where they exist, else its tables."""
+def figures_block(results_dir, link="results/", tasks=tuple(data.TASKS)):
+    """A page's figures: each task's plots where they exist, else its tables.  link is the path
+    from the page to results/ ("results/" from the top level, "" inside it)."""
     lines = []
-    for task_key in data.TASKS:
+    for task_key in tasks:
         folder = Path(results_dir) / task_key
         if not (folder / "figures.md").exists():
             continue
-        name = data.TASKS[task_key].name
+        name, at = data.TASKS[task_key].name, f"{link}{task_key}"
         if (folder / "curves.png").exists():
-            lines.append(f"![{name} learning curves](results/{task_key}/curves.png) "
-                         f"![{name} confusion matrices](results/{task_key}/confusion.png)"
-                         + (f" ![{name} alpha sweep](results/{task_key}/alpha.png)"
+            lines.append(f"![{name} learning curves]({at}/curves.png) "
+                         f"![{name} confusion matrices]({at}/confusion.png)"
+                         + (f" ![{name} alpha sweep]({at}/alpha.png)"
                             if (folder / "alpha.png").exists() else ""))
         else:
-            lines.append(f"{name}: [learning curves and confusion matrices](results/{task_key}/figures.md)")
+            lines.append(f"{name}: [learning curves and confusion matrices]({at}/figures.md)")
     return "\n\n".join(lines)
 
 
@@ -354,19 +361,28 @@ def spread(seeds, scores):
     return {k: [float(x) for x in v] if isinstance(v, list) else float(v) for k, v in summary.items()}
 
 
-# What Tang et al. (2019, Table 1; test sets, BERT-large teacher) and the seed replication
-# (TensorFlow) report: quoted for comparison, marked as theirs wherever shown.
-THEIRS = {"sst2": "86.7 -> 90.7 (BERT-large 94.9) | 83.6", "mrpc": "- | 70.5", "rte": "- | 51.6",
-          "qqp": "acc 86.2 -> 88.1, F1 63.7 -> 68.2 | -", "dev_matched": "68.7 -> 73.0 | -",
-          "dev_mismatched": "68.3 -> 72.6 | -"}
+# What Tang et al. (2019, Table 1; test sets, BERT-large teacher: their BiLSTM on the labels ->
+# their distilled BiLSTM) and the seed replication (TensorFlow) report: quoted for comparison,
+# marked as theirs wherever shown.  MNLI's by dev split, the others' by task.
+TANG = {"sst2": "86.7 -> 90.7 (BERT-large 94.9)", "mrpc": "-", "rte": "-",
+        "qqp": "acc 86.2 -> 88.1, F1 63.7 -> 68.2", "dev_matched": "68.7 -> 73.0",
+        "dev_mismatched": "68.3 -> 72.6"}
+REPLICATION = {"sst2": "83.6", "mrpc": "70.5", "rte": "51.6", "qqp": "-", "dev_matched": "-",
+               "dev_mismatched": "-"}
+
+
+def found_results(results_dir):
+    """Every results/<task>.json there is, by task."""
+    return {k: files.read_json(Path(results_dir) / f"{k}.json") for k in data.TASKS
+            if (Path(results_dir) / f"{k}.json").exists()}
 
 
 def results_table(results_dir):
-    """The README's results: every results/<task>.json there is, in two tables.  The first is
-    make's own run (seed 0), each model's checkpoint the best on all of dev, as papers report; the
-    second is what a reader can trust: means over seeds, dev-selected beside cross-selected."""
-    found = {k: files.read_json(Path(results_dir) / f"{k}.json") for k in data.TASKS
-             if (Path(results_dir) / f"{k}.json").exists()}
+    """The results of docs/results.md and results/README.md: every results/<task>.json there is,
+    in two tables.  The first is make's own run (seed 0), each model's checkpoint the best on all
+    of dev, as papers report; the second is what a reader can trust: means over seeds,
+    dev-selected beside cross-selected."""
+    found = found_results(results_dir)
     fmt = lambda m: f"{100 * m['acc']:.1f}" + (f" (F1 {100 * m['f1']:.1f})" if "f1" in m else "")  # noqa: E731
     lines = ["| task (dev) | teacher (ours) | BiLSTM, labels only (ours) | distilled BiLSTM (ours) "
              "| Tang et al.: BiLSTM -> distilled (test) | seed replication |",
@@ -375,8 +391,9 @@ def results_table(results_dir):
         teacher = r["configs"]["teacher"]["teacher"]
         for d, row in r["dev"].items():
             name = data.TASKS[task_key].name + ("" if d == "dev" else f" {d.replace('dev_', '')}")
+            theirs = d if task_key == "mnli" else task_key
             lines.append(f"| {name} | {fmt(row['teacher'])} ({teacher}) | {fmt(row['baseline'])} | "
-                         f"{fmt(row['student'])} | {THEIRS.get(d if task_key == 'mnli' else task_key)} |")
+                         f"{fmt(row['student'])} | {TANG[theirs]} | {REPLICATION[theirs]} |")
     lines += ["", "| task (dev) | score | teacher | BiLSTM, labels only | distilled BiLSTM | gain of distillation "
               "(95% interval) | seeds |", "|---|---|---|---|---|---|---|"]
     for task_key, r in found.items():
@@ -418,26 +435,38 @@ def table_row(cells):
     return "| " + " | ".join(cells) + " |"
 
 
-def trust_cells(task_key, r):
-    """One task's row of the second table: each cell 'dev-selected / cross-selected'; mean ±
-    standard deviation over the seeds where make seeds ran, make's one run where not."""
+def trust_cells(task_key, r, kinds=("dev_selected", "cross_selected")):
+    """One task's row of the second table: each cell its kinds' figures, 'dev-selected /
+    cross-selected' by default ("-" where a run predates cross-selection); mean ± standard
+    deviation over the seeds where make seeds ran, make's one run where not."""
     main = data.dev_splits(task_key)[0]
-    seeds, cross = r.get("seeds"), (r.get("cross_selected") or {}).get(main, {})
+    seeds = r.get("seeds")
+    single = {"dev_selected": {who: distill.score(r["dev"][main][who], task_key) for who in WHO},
+              "cross_selected": (r.get("cross_selected") or {}).get(main, {})}
     pct = lambda x: f"{100 * x:.1f}"     # noqa: E731
-    both = lambda a, b: f"{a} / {b if b is not None else '-'}"     # noqa: E731
-    teacher = both(pct(distill.score(r["dev"][main]["teacher"], task_key)),
-                   pct(cross["teacher"]) if "teacher" in cross else None)
+    cell = lambda figures: " / ".join("-" if f is None else f for f in figures)     # noqa: E731
+    of_one_run = lambda who: cell([pct(single[k][who]) if who in single[k] else None for k in kinds])   # noqa: E731
     if not seeds:
-        cells = [both(pct(distill.score(r["dev"][main][who], task_key)), pct(cross[who]) if who in cross else None)
-                 for who in ("baseline", "student")]
-        return [data.TASKS[task_key].name, score_name(task_key), teacher, *cells, "-", "1"]
-    kinds = [seeds["dev_selected"], seeds["cross_selected"]]
-    spread_of = lambda who: both(*[f"{pct(k[who + '_mean'])} ± {pct(k[who + '_sd'])}" if k else None    # noqa: E731
-                                   for k in kinds])
-    gain = both(*[f"{100 * k['gain_mean']:+.1f} ({100 * k['gain_ci95'][0]:+.1f} to {100 * k['gain_ci95'][1]:+.1f})"
-                  if k else None for k in kinds])
-    return [data.TASKS[task_key].name, score_name(task_key), teacher, spread_of("baseline"), spread_of("student"),
-            gain, str(len(seeds["seeds"]))]
+        return [data.TASKS[task_key].name, score_name(task_key), *map(of_one_run, WHO), "-", "1"]
+    spread_of = lambda who: cell([f"{pct(seeds[k][who + '_mean'])} ± {pct(seeds[k][who + '_sd'])}"   # noqa: E731
+                                  if seeds[k] else None for k in kinds])
+    gain = cell([f"{100 * seeds[k]['gain_mean']:+.1f} ({100 * seeds[k]['gain_ci95'][0]:+.1f} to "
+                 f"{100 * seeds[k]['gain_ci95'][1]:+.1f})" if seeds[k] else None for k in kinds])
+    return [data.TASKS[task_key].name, score_name(task_key), of_one_run("teacher"), spread_of("baseline"),
+            spread_of("student"), gain, str(len(seeds["seeds"]))]
+
+
+def headline_table(results_dir):
+    """The README's one table: per task, the cross-selected figures (no dev example helped choose
+    the checkpoint it scores), means ± standard deviations over seeds where make seeds ran, and
+    beside them what Tang et al. report, marked as theirs."""
+    lines = ["| task (dev) | score | teacher | BiLSTM, labels only | distilled BiLSTM | gain of distillation "
+             "(95% interval) | seeds | Tang et al. (test, BERT-large teacher): BiLSTM -> distilled |",
+             "|---|---|---|---|---|---|---|---|"]
+    for task_key, r in found_results(results_dir).items():
+        theirs = data.dev_splits(task_key)[0] if task_key == "mnli" else task_key
+        lines.append(table_row([*trust_cells(task_key, r, kinds=("cross_selected",)), TANG[theirs]]))
+    return "\n".join(lines)
 
 
 # Settings that name a file or folder: two runs differ in them without differing in what they do.
@@ -458,15 +487,16 @@ def differences(configs, made):
     return "; ".join(f"{', '.join(steps)}: {diff}" for diff, steps in by.items()) or "nothing"
 
 
-def levers_table(results_dir):
-    """The levers tried: every side run kept below results/ (a <task>.json in a folder, made by a
-    script there) in a row under make's own, with what it set otherwise and the cells of the
-    second results table.  make quick's runs are a demo, not levers: left out."""
-    results_dir = Path(results_dir)
+def levers_table(results_dir, experiments_dir):
+    """The levers tried: every side run kept below experiments/ (a <task>.json in a folder, made
+    by a script there) in a row under make's own (results/<task>.json), with what it set
+    otherwise and the cells of the second results table.  make quick's runs are a demo, not
+    levers: left out."""
+    results_dir, experiments_dir = Path(results_dir), Path(experiments_dir)
     lines = []
     for task_key in data.TASKS:
-        side = sorted(p for p in results_dir.glob(f"*/**/{task_key}.json")
-                      if "quick" not in p.relative_to(results_dir).parts)
+        side = sorted(p for p in experiments_dir.glob(f"*/**/{task_key}.json")
+                      if "quick" not in p.relative_to(experiments_dir).parts)
         if not side or not (results_dir / f"{task_key}.json").exists():
             continue
         made = files.read_json(results_dir / f"{task_key}.json")
@@ -474,58 +504,130 @@ def levers_table(results_dir):
         for path in side:
             r = files.read_json(path)
             if "configs" not in r:
-                raise ValueError(f"{path}: no 'configs'; expected what report.py results writes")
-            lines.append(table_row([f"`{path.parent.relative_to(results_dir)}/`",
+                raise ValueError(f"{path}: no 'configs'; expected what `python -m tools.report results` writes")
+            lines.append(table_row([f"`{path.parent.relative_to(experiments_dir)}/`",
                                     differences(r["configs"], made["configs"]), *trust_cells(task_key, r)[1:]]))
     head = ["| run | what it sets otherwise than make | score | teacher | BiLSTM, labels only | distilled BiLSTM "
             "| gain of distillation (95% interval) | seeds |", "|---|---|---|---|---|---|---|---|"]
     return "\n".join(head + lines) if lines else ""
 
 
-RESULTS = Path(__file__).resolve().parent.parent / "results"
+def speed_levers_table(path):
+    """experiments/sst2/levers/levers.json as a table: each setting's sentences/s in each round."""
+    levers = files.read_json(path)
+    lines = [f"| setting ({levers['threads']} CPU threads) | sentences/s, round by round |",
+             "|---|---|"]
+    lines += [table_row([name, " / ".join(f"{v:,.0f}" for v in rounds)])
+              for name, rounds in levers["sentences_per_second"].items()]
+    return "\n".join(lines)
 
 
-def update_readme(block, text, readme=Path(__file__).resolve().parent.parent / "README.md"):
-    """Replace what stands between <!-- block:begin --> and <!-- block:end --> in README.md, so
-    that the README's numbers are always the ones in results/."""
-    begin, end = f"<!-- {block}:begin -->", f"<!-- {block}:end -->"
-    page = readme.read_text()
-    if begin not in page or end not in page:
-        return
-    head, rest = page.split(begin, 1)
-    readme.write_text(head + begin + "\n" + text + "\n" + end + rest.split(end, 1)[1])
+def time_sentence(results_dir):
+    """How long the recorded make sst2 took, from results/sst2.json, for the README."""
+    r = files.read_json(Path(results_dir) / "sst2.json")
+    return (f"The steps of the recorded `make sst2` took {r['seconds']['total'] / 60:.1f} minutes in all "
+            "(`seconds` in [results/sst2.json](results/sst2.json); step by step in [docs/speed.md](docs/speed.md)).")
 
 
 # ----------------------------------------------------------------------------------------------
-# The README's reading guide: what each top-level file teaches or holds, with its line count.
+# The pages' generated blocks.  A page holds each between <!-- name:begin --> and <!-- name:end -->;
+# `make readme` (python -m tools.report readme) writes them all from results/ and experiments/,
+# results/README.md is written whole, and a test checks that every one is what would be written.
 
-GUIDE = [
-    ("data.py", "chapter 1", "GLUE files, words for the student (vocabulary, vectors, batches of ids), WordPiece for the teacher"),
-    ("models.py", "chapter 2", "section 3.1: the BiLSTM and siamese students; then BERT, the teacher"),
-    ("augment.py", "chapter 3", "section 3.3: masking, POS-guided replacement, n-gram sampling"),
-    ("distill.py", "chapter 4", "fine-tuning the teacher, its logits, Eq. 1, the student loop, evaluation"),
-    ("files.py", "skip", "where the data lives, downloads, atomic writes, resumable arrays, provenance, progress"),
-    ("checkpoints.py", "skip", "teacher checkpoints (Hugging Face names, safetensors, torch.hub), the student's folder"),
-    ("parallel.py", "skip", "the torchrun hook: logits shards, DistributedDataParallel"),
-    ("flags.py", "skip", "distill.py's command line, with the paper's defaults"),
-    ("report.py", "skip", "results tables, README blocks, the alpha sweep and its plots"),
-    ("estimate.py", "skip", "how long each step of make will take here, from a few seconds of calibration"),
-    ("bench.py", "skip", "the paper's Table 2 on this machine"),
-    ("classroom.py", "skip", "the classroom kit (EXERCISES.md)"),
-]
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "results"
 
 
-def guide_table(root=Path(__file__).resolve().parent.parent):
-    lines = ["| file | read it? | lines | what it holds |", "|---|---|---|---|"]
-    for name, role, what in GUIDE:
-        n = len((Path(root) / name).read_text().splitlines())
-        lines.append(f"| `{name}` | {role} | {n} | {what} |")
-    chapters = sum(len((Path(root) / name).read_text().splitlines()) for name, role, _ in GUIDE if role != "skip")
-    return "\n".join(lines) + f"\n\nThe four chapters: {chapters:,} lines."
+def generated_blocks(root=ROOT):
+    """{page: {block: text}} for every block whose sources exist under root (a handout has no
+    results/ nor experiments/: then none)."""
+    results, experiments = Path(root) / "results", Path(root) / "experiments"
+    pages = {"README.md": {}, "docs/results.md": {}, "docs/speed.md": {}, "experiments/README.md": {}}
+    if found_results(results):
+        pages["README.md"]["results"] = headline_table(results)
+        pages["docs/results.md"]["results"] = results_table(results)
+        pages["experiments/README.md"]["levers"] = levers_table(results, experiments)
+    if any(results.glob("*/figures.md")):
+        pages["README.md"]["figures"] = figures_block(results, "results/", tasks=("sst2",))
+        pages["docs/results.md"]["figures"] = figures_block(results, "../results/")
+    if (results / "sst2.json").exists():
+        pages["README.md"]["time"] = time_sentence(results)
+    if (results / "bench.json").exists():
+        last = results / "sst2.json"
+        pages["docs/speed.md"]["bench"] = bench.tables(files.read_json(results / "bench.json"),
+                                                       files.read_json(last) if last.exists() else None)
+    if (experiments / "sst2" / "levers" / "levers.json").exists():
+        pages["docs/speed.md"]["levers"] = speed_levers_table(experiments / "sst2" / "levers" / "levers.json")
+    return {page: blocks for page, blocks in pages.items() if blocks}
 
 
-def cmd_guide(args):
-    update_readme("guide", guide_table())
+def results_page(results_dir):
+    """results/README.md, whole: what the folder holds, the two tables and the figures."""
+    return "\n".join([
+        "# results/: what `make` wrote",
+        "",
+        "Written by `python -m tools.report results` at the end of each `make <task>` (and by `make "
+        "readme`); nothing here is typed by hand.  Per task: `<task>.json` (every number of the run, the "
+        "commands and settings of each step), `<task>/teacher.json`, `student.json` (with its learning "
+        "curve) and `baseline.json`, `<task>/eval.json`, `<task>/errors_dev.tsv` (misclassified dev "
+        "examples, with the teacher's and the student's predictions), `<task>/glue/<model>/` (GLUE test "
+        "files for the server), the figures with their numbers in `<task>/figures.md`, and `sweep.json` "
+        "where `make sweep` ran.  `bench.json` is `make bench`'s speed table; `quick/` is `make quick`'s run.",
+        "",
+        "Dev-set scores.  The first table is one `make <task>` each (seed 0), each model's checkpoint "
+        "the best of its evaluations on all of dev (*dev-selected*), beside what Tang et al. and the "
+        "seed replication report (their numbers, not ours).  In the second each cell is *dev-selected "
+        "/ cross-selected*: the checkpoint chosen on one half of dev and scored on the other, both ways "
+        "round, so that no example helped choose the checkpoint it scores; with several seeds, mean ± "
+        "standard deviation and the gain of distillation with its 95% interval.  How they are chosen, "
+        "and why to trust the second: [docs/results.md](../docs/results.md).",
+        "",
+        "<!-- results:begin -->", results_table(results_dir), "<!-- results:end -->",
+        "",
+        "<!-- figures:begin -->", figures_block(results_dir, ""), "<!-- figures:end -->",
+        ""])
+
+
+def block_of(text, name):
+    """The text between a page's lines <!-- name:begin --> and <!-- name:end -->; None without."""
+    begin, end = f"<!-- {name}:begin -->\n", f"\n<!-- {name}:end -->"
+    if begin not in text or end not in text.split(begin, 1)[1]:
+        return None
+    return text.split(begin, 1)[1].split(end, 1)[0]
+
+
+def update_blocks(page, blocks):
+    """Write each block's text between its markers in the page, so that the page's numbers are
+    always the ones in results/ and experiments/."""
+    old = text = Path(page).read_text()
+    for name, new in blocks.items():
+        if block_of(text, name) is None:
+            raise ValueError(f"{page}: no line '<!-- {name}:begin -->' followed by a line '<!-- {name}:end -->'; "
+                             "expected them around the generated block")
+        begin, end = f"<!-- {name}:begin -->\n", f"\n<!-- {name}:end -->"
+        head, rest = text.split(begin, 1)
+        text = head + begin + new + end + rest.split(end, 1)[1]
+    if text != old:
+        Path(page).write_text(text)
+        print(f"-> {page}")
+
+
+def cmd_readme(args):
+    """make readme: every generated block of README.md, docs/ and experiments/README.md, and
+    results/README.md, from results/ and experiments/."""
+    for page, blocks in generated_blocks(ROOT).items():
+        update_blocks(ROOT / page, blocks)
+    if found_results(RESULTS):
+        write_results_page(RESULTS)
+
+
+def write_results_page(results_dir):
+    """results/README.md, written where it is not what results/ says."""
+    page = Path(results_dir) / "README.md"
+    text = results_page(results_dir)
+    if not page.exists() or page.read_text() != text:
+        page.write_text(text)
+        print(f"-> {page}")
 
 
 def main(argv=None):
@@ -536,7 +638,8 @@ def main(argv=None):
     c.add_argument("--runs", default="runs")
     c.add_argument("--out", default="results")
     c.set_defaults(func=cmd_report)
-    sub.add_parser("guide", help="the README's reading guide").set_defaults(func=cmd_guide)
+    sub.add_parser("readme", help="the tables of README.md, docs/ and experiments/README.md, from results/ "
+                   "and experiments/ (make readme)").set_defaults(func=cmd_readme)
     c = flags.common_flags(sub.add_parser("sweep", help="students for several alphas; plots of dev score "
                                           "against alpha and the curves"))
     flags.student_flags(c)
