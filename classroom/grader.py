@@ -1,4 +1,5 @@
-"""classroom.py -- the classroom kit: this project as graded exercises (EXERCISES.md).
+"""classroom/grader.py -- the classroom kit: this project as graded exercises
+(classroom/EXERCISES.md).
 
 Eight pieces of the method are marked in the code, each with one pair of plain comments:
 
@@ -11,23 +12,25 @@ Eight pieces of the method are marked in the code, each with one pair of plain c
 
 (the convention of nbgrader's "BEGIN SOLUTION" cells, in plain .py files).
 
-The teacher:
+The teacher, in the project folder:
 
-    python classroom.py handout --out assignment    # the project, each marked body replaced by
-                                                    #   raise NotImplementedError("Exercise 6: ...")
-    python classroom.py grade --submissions handins --out grades.csv
+    python -m classroom.grader handout --out assignment
+        # the project, each marked body replaced by raise NotImplementedError("Exercise 6: ...")
+    python -m classroom.grader grade --submissions handins --out grades.csv
         # every folder of handins/ is one student's copy: only its marked blocks are read, pasted
         # into a fresh handout and tested there with our tests; grades.csv, feedback/<name>.txt
 
 The student, in the handout:
 
-    python classroom.py grade          # points per exercise, and why the first failing test failed
-    python classroom.py grade 3        # only exercise 3's own tests (seconds)
+    python -m classroom.grader grade      # points per exercise, and why the first failing test failed
+    python -m classroom.grader grade 3    # only exercise 3's own tests (seconds)
 
 It imports nothing of ours: it reads the source files as text and runs the tests in a pytest
 subprocess, so that a half-written file (even one that does not parse) costs points, never a
-crash of the grader.  That subprocess loads this file as a pytest plugin (-p classroom): it
-stops a test that runs past the time limit and logs each outcome as it comes.
+crash of the grader (`python classroom/grader.py ...` works as well).  That subprocess runs in
+the project folder, which `python -m pytest` puts on sys.path, and loads this file as a pytest
+plugin (-p classroom.grader): it stops a test that runs past the time limit and logs each
+outcome as it comes.
 """
 import argparse
 import ast
@@ -47,6 +50,8 @@ import tokenize
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent.parent     # the project folder
+GRADER = "classroom/grader.py"                     # this file, in the project and in a handout
+PLUGIN = "classroom.grader"                        # and as pytest imports it from the project folder
 
 # ----------------------------------------------------------------------------------------------
 # The exercises: the one table of points.  An exercise's own tests need its code and no other
@@ -149,12 +154,12 @@ TOGETHER = {
         (6, (1, 2, 3, 6, 7, 8), "eval, the error file, the GLUE file and predict on a toy task"),
 }
 
-# Never run when grading: torchrun's processes take minutes and need no exercise of their own
-# (`make test` runs them).
-NOT_GRADED = ("tests/test_parallel.py",)
+# Never run when grading: torchrun's processes and the `make quick` chain take minutes and need
+# no exercise of their own (`make test` runs them).
+NOT_GRADED = ("tests/test_parallel.py", "tests/test_makefile.py")
 
-# The teacher's, never handed out: the kit's own tests, the tutorial's shape (the line counts of
-# the chapters, which blanking changes) and the hidden tests.
+# The teacher's, never handed out: the kit's own tests, the tutorial's shape (the chapters'
+# widths and function lengths, which blanking changes) and the hidden tests.
 TEACHER_ONLY = ("tests/test_classroom.py", "tests/test_layout.py", "tests/hidden/")
 HIDDEN = "tests/hidden"
 
@@ -417,22 +422,28 @@ def strip_answers(text, path="<text>"):
     return "".join(out)
 
 
+# Our runs' results and their records: they answer the open questions, so only the teacher's.
+RECORDS = ("results", "experiments")
+
+
 def handed_out(rel, with_results=False):
-    """Whether a project file goes into the handout: results/ answers the open questions."""
-    return with_results or not (rel == "results" or rel.startswith("results/"))
+    """Whether a project file goes into the handout: not results/ nor experiments/ (unless
+    with_results)."""
+    return with_results or not any(rel == top or rel.startswith(top + "/") for top in RECORDS)
 
 
 def make_handout(root, out, force=False, only=(), with_results=False, quiet=False):
     """The handout: the project with the marked bodies blanked (only those of `only`, if given);
-    without results/ and the answers in Markdown files unless with_results; no data, and no
-    link to any (it finds its data as the README says: DATA_DIR, ../shared/data, or data/)."""
+    without results/, experiments/ and the answers in Markdown files unless with_results; no
+    data, and no link to any (it finds its data as the README says: DATA_DIR, ../shared/data, or
+    data/)."""
     root, out = Path(root).resolve(), Path(out).resolve()
     all_blocks(root)                                  # stops at a broken or doubled marker
     if out.exists():
         if not force:
-            sys.exit(f"classroom.py: {out} exists; delete it or pass --force (make assignment FORCE=1)")
-        if not (out / "classroom.py").exists():
-            sys.exit(f"classroom.py: {out} has no classroom.py, so it is not a handout; not deleting it")
+            sys.exit(f"{GRADER}: {out} exists; delete it or pass --force (make assignment FORCE=1)")
+        if not (out / GRADER).exists():
+            sys.exit(f"{GRADER}: {out} has no {GRADER}, so it is not a handout; not deleting it")
         shutil.rmtree(out)
     blanked = {}
     for rel in project_files(root, exclude=out):
@@ -462,7 +473,8 @@ def make_handout(root, out, force=False, only=(), with_results=False, quiet=Fals
     if not only and numbers != sorted(EXERCISES):
         print(f"warning: marked exercises {numbers}, but the grading table has {sorted(EXERCISES)}")
     if not with_results:
-        print("left out: results/ and the answers in EXERCISES.md (--with-results keeps them)")
+        print("left out: results/, experiments/ and the answers in classroom/EXERCISES.md "
+              "(--with-results keeps them)")
     data = data_dir(root)
     print(f"no data in it: it finds its data as the README says; to use this project's, "
           f"DATA_DIR={data} make test")
@@ -492,10 +504,11 @@ def solve(source, target):
 
 
 # ----------------------------------------------------------------------------------------------
-# The pytest plugin of a grading run: `python -m pytest -p classroom` with CLASSROOM_PLAN naming
-# a JSON plan.  Plain hook functions, so that importing this file needs no pytest; they act only
-# when a plan is given.  The plan says which tests to run in which order, which exercise each
-# own test belongs to, what each end-to-end test needs, the time limit and the log file.
+# The pytest plugin of a grading run: `python -m pytest -p classroom.grader`, run in the project
+# folder (which `python -m` puts on sys.path), with CLASSROOM_PLAN naming a JSON plan.  Plain
+# hook functions, so that importing this file needs no pytest; they act only when a plan is
+# given.  The plan says which tests to run in which order, which exercise each own test belongs
+# to, what each end-to-end test needs, the time limit and the log file.
 
 _run = {}
 
@@ -630,7 +643,7 @@ def _where(report):
             path = Path(location.path).resolve().relative_to(Path.cwd().resolve()).as_posix()
         except ValueError:
             continue
-        if path != "classroom.py":
+        if path != GRADER:
             return f"{path}:{location.lineno}"
     return ""
 
@@ -659,7 +672,7 @@ def run_tests(root, args, own, together, order, select_all=False, timeout=TIMEOU
     with tempfile.TemporaryDirectory(prefix="classroom-run-") as tmp:
         log, plan, output = Path(tmp) / "log.jsonl", Path(tmp) / "plan.json", Path(tmp) / "pytest.out"
         env["CLASSROOM_PLAN"] = str(plan)
-        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "classroom", *args]
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", PLUGIN, *args]
         position = 0
         while True:
             plan.write_text(json.dumps({"log": str(log), "timeout": timeout, "own": own, "together": together,
@@ -966,7 +979,7 @@ def grade_here(root=HERE, numbers=(), json_path=None, timeout=TIMEOUT):
 
 # ----------------------------------------------------------------------------------------------
 # Grading submissions: each one's blocks pasted into a fresh handout of the instructor's copy
-# and tested there with the instructor's tests, conftest and classroom.py.
+# and tested there with the instructor's tests, conftest and classroom/grader.py.
 
 def find_project(folder):
     """The submission's project folder: the folder itself, or the one folder inside it that
@@ -1043,7 +1056,8 @@ def main(argv=None):
     c.add_argument("--force", action="store_true", help="replace an existing handout")
     c.add_argument("--only", nargs="+", type=int, default=(), help="blank only these exercises")
     c.add_argument("--with-results", action="store_true",
-                   help="keep results/ and the answers to the open questions (left out by default)")
+                   help="keep results/, experiments/ and the answers to the open questions "
+                        "(left out by default)")
     c = sub.add_parser("grade", help="grade this folder (a table; exit 0 only if all passed), or submissions")
     c.add_argument("exercises", nargs="*", type=int, help="here: only these exercises' own tests")
     c.add_argument("--json", default=None, help="here: also write the rows and each test's outcome")
@@ -1061,33 +1075,33 @@ def main(argv=None):
     unknown = [n for n in [*(getattr(args, "exercises", None) or ()), *(getattr(args, "only", None) or ())]
                if n not in EXERCISES]
     if unknown:
-        sys.exit(f"classroom.py: no exercise {unknown}; there are {sorted(EXERCISES)}")
+        sys.exit(f"{GRADER}: no exercise {unknown}; there are {sorted(EXERCISES)}")
     try:
         if args.cmd == "handout":
             make_handout(HERE, args.out, args.force, args.only, args.with_results)
         elif args.cmd == "grade" and (args.submission or args.submissions):
             if args.exercises:
-                sys.exit("classroom.py: with submissions, choose the exercises with --only")
+                sys.exit(f"{GRADER}: with submissions, choose the exercises with --only")
             folders = list(args.submission)
             if args.submissions:
                 folder = Path(args.submissions)
                 if not folder.is_dir():
-                    sys.exit(f"classroom.py: {folder} is not a folder of submissions")
+                    sys.exit(f"{GRADER}: {folder} is not a folder of submissions")
                 folders += sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
             missing = [f for f in folders if not Path(f).is_dir()]
             if missing or not folders:
-                sys.exit(f"classroom.py: no submission folder {missing or args.submissions}")
+                sys.exit(f"{GRADER}: no submission folder {missing or args.submissions}")
             out = args.out or ("grades.csv" if args.submissions else None)
             feedback_dir = args.feedback or (Path(out).parent / "feedback" if out else None)
             grade_submissions(folders, out, feedback_dir, args.only, HERE, args.hidden, args.timeout)
         elif args.cmd == "grade":
             if args.only:
-                sys.exit("classroom.py: --only chooses the exercises of submissions; here, name them: grade 1 6")
+                sys.exit(f"{GRADER}: --only chooses the exercises of submissions; here, name them: grade 1 6")
             sys.exit(0 if grade_here(HERE, args.exercises, args.json, args.timeout) else 1)
         else:
             sys.exit(0 if solve(args.source, args.target) else 1)
     except ValueError as error:                     # our own files' markers or hidden tests: say where
-        sys.exit(f"classroom.py: {error}")
+        sys.exit(f"{GRADER}: {error}")
 
 
 if __name__ == "__main__":

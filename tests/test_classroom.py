@@ -1,5 +1,6 @@
-"""Tests of classroom.py: the markers agree with the grading table, the handout is this project
-with only the marked bodies blanked (and without results/ and the answers), the handout's own
+"""Tests of classroom/grader.py: the markers agree with the grading table, the handout is this
+project with only the marked bodies blanked (and without results/, experiments/ and the
+answers), the handout's own
 `grade` fails each exercise on its own code, a batch of submissions gets the points its marked
 blocks earn (whatever else it changed), and the handout with the solutions pasted back passes
 `make test`.
@@ -22,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from classroom import grader as classroom  # noqa: E402
 
+GRADER = ROOT / "classroom" / "grader.py"
 SHARED = ROOT.parent / "shared"
 
 
@@ -34,7 +36,7 @@ def build(folder, *args):
     if SHARED.is_dir() and not (folder / "shared").exists():
         (folder / "shared").symlink_to(SHARED, target_is_directory=True)
     out = folder / "assignment"
-    done = run([str(ROOT / "classroom.py"), "handout", "--out", str(out), *args], ROOT)
+    done = run(["-m", "classroom.grader", "handout", "--out", str(out), *args], ROOT)
     assert done.returncode == 0, done.stderr
     return out
 
@@ -45,8 +47,9 @@ def handout(tmp_path_factory):
 
 
 def grade(folder, report, *args):
-    """`classroom.py grade` in folder: the finished process and the rows of its JSON report."""
-    done = run(["classroom.py", "grade", "--json", str(report), *args], folder)
+    """`python -m classroom.grader grade` in folder: the finished process and the rows of its JSON
+    report."""
+    done = run(["-m", "classroom.grader", "grade", "--json", str(report), *args], folder)
     return done, {r["key"]: r for r in json.loads(report.read_text())["rows"]}
 
 
@@ -161,9 +164,11 @@ def outside_blocks(text):
 
 def test_handout_is_the_project_with_the_bodies_blanked(handout):
     files = [f for f in classroom.project_files(ROOT) if classroom.handed_out(f)]
-    assert classroom.project_files(handout) == files and "classroom.py" in files
+    assert classroom.project_files(handout) == files
+    assert {"classroom/__init__.py", "classroom/grader.py", "classroom/EXERCISES.md"} <= set(files)
     assert not {"tests/test_classroom.py", "tests/test_layout.py"} & set(files)
-    assert not any(f.startswith("results/") for f in files)
+    assert not any(f.startswith(("results/", "experiments/")) for f in files)
+    assert any(f.startswith("experiments/") for f in classroom.project_files(ROOT))   # ours has them
     assert not any(p.is_symlink() for p in handout.rglob("*"))      # no link to data: it ships as it is
     solutions = classroom.bodies(ROOT)
     for rel in files:
@@ -184,10 +189,10 @@ def test_handout_is_the_project_with_the_bodies_blanked(handout):
             assert code == [f'{indent}raise NotImplementedError("Exercise {n}: {task}")'], (rel, n)
             hints = [line.strip() for line in body if line not in code]
             assert all(hint in "".join(solutions[n]) for hint in hints), (rel, n)   # the solution's comments
-    exercises = (handout / "EXERCISES.md").read_text()
+    exercises = (handout / "classroom" / "EXERCISES.md").read_text()
     assert "## Open questions" in exercises and classroom.ANSWER_BEGIN not in exercises
-    assert classroom.ANSWER_BEGIN in (ROOT / "EXERCISES.md").read_text()
-    done = run([str(ROOT / "classroom.py"), "handout", "--out", str(handout)], ROOT)
+    assert classroom.ANSWER_BEGIN in (ROOT / "classroom" / "EXERCISES.md").read_text()
+    done = run([str(GRADER), "handout", "--out", str(handout)], ROOT)
     assert done.returncode != 0 and "--force" in done.stderr            # never overwritten silently
 
 
@@ -195,7 +200,10 @@ def test_with_results_keeps_the_results_and_the_answers(tmp_path):
     out = tmp_path / "h"
     classroom.make_handout(ROOT, out, only=(4,), with_results=True, quiet=True)
     assert (out / "results" / "sst2.json").read_bytes() == (ROOT / "results" / "sst2.json").read_bytes()
-    assert (out / "EXERCISES.md").read_bytes() == (ROOT / "EXERCISES.md").read_bytes()
+    exercises = Path("classroom", "EXERCISES.md")
+    assert (out / exercises).read_bytes() == (ROOT / exercises).read_bytes()
+    kept = [f for f in classroom.project_files(ROOT) if f.startswith("experiments/")]
+    assert kept and all((out / f).read_bytes() == (ROOT / f).read_bytes() for f in kept)
     assert sorted(n for n, *_ in classroom.find_blocks((out / "models.py").read_text())) == [2, 3, 4]
     assert "Exercise 4:" in (out / "models.py").read_text() and "Exercise 3:" not in (out / "models.py").read_text()
 
@@ -272,7 +280,7 @@ def replace(path, old, new):
 
 def test_a_batch_of_submissions_earns_what_its_blocks_earn(handout, tmp_path, minilm_folder):
     """Only the marked blocks count: a cheat in conftest.py, edited tests or an edited
-    classroom.py earn nothing; an endless loop costs its own exercise, a deleted marker its own,
+    classroom/grader.py earn nothing; an endless loop costs its own exercise, a deleted marker its own,
     a half-right exercise part of its own; the others keep their points and their shares of the
     end-to-end tests those exercises block."""
     handins, solutions, every = tmp_path / "handins", classroom.bodies(ROOT), list(classroom.EXERCISES)
@@ -284,7 +292,7 @@ def test_a_batch_of_submissions_earns_what_its_blocks_earn(handout, tmp_path, mi
         for path in (folder / "tests").glob("test_*.py"):
             names = re.findall(r"^def (test_\w+)\(", path.read_text(), re.M)
             path.write_text("".join(f"def {name}():\n    pass\n\n\n" for name in names))
-        replace(folder / "classroom.py", "TIMEOUT = 20.0", "TIMEOUT = 20.0\nEXERCISES = {}")
+        replace(folder / "classroom" / "grader.py", "TIMEOUT = 20.0", "TIMEOUT = 20.0\nEXERCISES = {}")
 
     def loop(folder):
         replace(folder / "distill.py", "".join(solutions[7]), LOOP)
@@ -311,11 +319,11 @@ def test_a_batch_of_submissions_earns_what_its_blocks_earn(handout, tmp_path, mi
     submission(handout, handins / "odd", [n for n in every if n % 2])
     submission(handout, handins / "even", [n for n in every if not n % 2])
     # the cheat does work where a student grades their own copy
-    done = run(["classroom.py", "grade", "4"], cheated)
+    done = run(["-m", "classroom.grader", "grade", "4"], cheated)
     assert done.returncode == 0 and " 5/5 " in done.stdout, done.stdout
 
     grades = tmp_path / "grades.csv"
-    done = run([str(ROOT / "classroom.py"), "grade", "--submissions", str(handins), "--out", str(grades),
+    done = run([str(GRADER), "grade", "--submissions", str(handins), "--out", str(grades),
                 "--timeout", "10"], tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     table = list(csv.reader(grades.open()))
@@ -341,7 +349,9 @@ def test_a_batch_of_submissions_earns_what_its_blocks_earn(handout, tmp_path, mi
 def test_a_test_past_its_time_is_stopped_and_the_run_goes_on(tmp_path):
     """The alarm stops a busy loop; a loop that catches it is killed with its process, and the
     tests after it still run."""
-    shutil.copy(ROOT / "classroom.py", tmp_path)
+    (tmp_path / "classroom").mkdir()
+    for name in ("__init__.py", "grader.py"):
+        shutil.copy(ROOT / "classroom" / name, tmp_path / "classroom")
     (tmp_path / "tests").mkdir()
     (tmp_path / "tests" / "test_x.py").write_text(
         "import time\n\n"
@@ -391,7 +401,7 @@ def test_solutions_pasted_back_pass_make_test(handout):
     the ones tested here."""
     solved = handout.parent / "solved"
     shutil.copytree(handout, solved, symlinks=True)
-    done = run(["classroom.py", "solve", "--from", str(ROOT), "--to", str(solved)], solved)
+    done = run(["-m", "classroom.grader", "solve", "--from", str(ROOT), "--to", str(solved)], solved)
     assert done.returncode == 0, done.stderr
     assert "pasted the blocks of exercises 1, 2, 3, 4, 5, 6, 7, 8" in done.stdout
     for rel in classroom.project_files(ROOT):
