@@ -3,9 +3,12 @@
   * the teacher: checkpoints in the Hugging Face layout (config.json, vocab.txt and
     pytorch_model.bin or model.safetensors) from a URL (torch.hub), a folder or a file; the
     table of named teachers; a safetensors reader; Hugging Face's parameter names in ours;
-  * the student: the folder a trained student is saved in (its config, vocabulary, weights).
+  * the student: the folder a trained student is saved in (its config, vocabulary, weights);
+  * `last.pt`, the state of a training run at its last evaluation, to resume from.
 
-Nothing is unpickled: torch checkpoints load with weights_only=True.
+It builds no model: distill.py builds models.Bert and models.BiLSTMStudent from the config
+read here and has them filled (machinery never imports a chapter).  Nothing is unpickled:
+torch checkpoints load with weights_only=True.
 """
 import importlib.util
 import json
@@ -17,9 +20,7 @@ from pathlib import Path
 
 import torch
 
-import data
 from machinery import files
-import models
 
 
 # ----------------------------------------------------------------------------------------------
@@ -165,38 +166,40 @@ def resolve_teacher(name_or_path):
     return source() if callable(source) else source
 
 
-def load_teacher(name_or_path, num_labels):
-    """A Bert ready to fine-tune (or already fine-tuned) and its vocab.txt path.  A config with
-    fewer attention heads of the same hidden size cannot be told from the weights, whose shapes
-    do not depend on the head count: that one number is trusted as config.json gives it."""
-    source = resolve_teacher(name_or_path)
-    config = teacher_file(source, "config.json")
+def teacher_config(name_or_path):
+    """The config.json of a teacher, as a dict to build models.Bert from.  A config with fewer
+    attention heads of the same hidden size cannot be told from the weights, whose shapes do not
+    depend on the head count: that one number is trusted as config.json gives it."""
+    config = teacher_file(resolve_teacher(name_or_path), "config.json")
     cfg = json.loads(config.read_text())
     if cfg["hidden_size"] % cfg["num_attention_heads"]:
         raise ValueError(f"{config}: hidden_size {cfg['hidden_size']} is not a multiple of "
                          f"num_attention_heads {cfg['num_attention_heads']}, expected heads of equal size")
-    model = models.Bert(cfg, num_labels)
+    return cfg
+
+
+def load_teacher_weights(model, name_or_path):
+    """Fill a model built from teacher_config(name_or_path) with the teacher's weights."""
     with torch.no_grad():
-        load_state(model, _read_weights(source))
-    return model, teacher_file(source, "vocab.txt")
+        load_state(model, _read_weights(resolve_teacher(name_or_path)))
+    return model
+
+
+def teacher_vocab(name_or_path):
+    """The path of the teacher's vocab.txt (WordPiece's vocabulary)."""
+    return teacher_file(resolve_teacher(name_or_path), "vocab.txt")
 
 
 # ----------------------------------------------------------------------------------------------
 # The student's folder: config.json (the student's flags), vocab.txt and student.pt.
 
-def load_student(run, device="cpu"):
-    """A trained student from its folder, without reading the word vectors again (the state
-    holds both embedding copies)."""
+def read_student(run, device="cpu"):
+    """A trained student's folder: its config (the flags it was trained with), the path of its
+    vocab.txt and its weights (both embedding copies among them: no word vectors to read)."""
     run = Path(run)
     cfg = json.loads((run / "config.json").read_text())
-    vocab = data.Vocab.load(run / "vocab.txt")
     state = torch.load(run / "student.pt", map_location=device, weights_only=True)
-    task = data.TASKS[cfg["task"]]
-    model = models.BiLSTMStudent(torch.zeros(state["static.weight"].shape), len(task.labels), cfg["hidden"],
-                                 cfg["fc"], cfg["dropout"], not cfg["no_multichannel"], cfg["pooling"],
-                                 pair=task.text_b is not None)
-    model.load_state_dict(state)
-    return model.to(device).eval(), vocab, cfg
+    return cfg, run / "vocab.txt", state
 
 
 def save_teacher(model, vocab_path, out):
@@ -219,32 +222,43 @@ def save_student(model, out):
 # there and ends with the weights an unbroken run would have.  Tensors and plain containers
 # only (weights_only loading), with the manifest of what the run is made from.
 
-def save_training(path, made, state, **parts):
-    """parts: name -> object with a state_dict (model, optimizer, scheduler)."""
-    with files.atomic(path) as part:
-        torch.save({"manifest": made, "state": state, "rng": torch.get_rng_state(),
-                    **{name: p.state_dict() for name, p in parts.items()}}, part)
+class Resume:
+    """`last.pt` of a run made from the manifest `made`: a command opens it once, its training
+    loop saves into it at each evaluation, and the command removes it when the run is done."""
 
+    def __init__(self, path, made):
+        self.path, self.made = Path(path), made
 
-def load_training(path, made, **parts):
-    """The saved state, with every part and torch's random state restored, when path holds a run
-    of the same manifest; None otherwise (a different run is said and set aside)."""
-    path = Path(path)
-    if not path.exists():
-        return None
-    try:
-        saved = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as error:
-        raise SystemExit(f"{path} is no checkpoint of ours: refused to unpickle it ({str(error)[:200]}); "
-                         f"delete it to start afresh") from None
-    diff = files.changes(saved.get("manifest"), made)
-    if diff:
-        print(f"{path} is from other settings or inputs ({'; '.join(diff)}): starting afresh", file=sys.stderr)
-        return None
-    for name, p in parts.items():
-        p.load_state_dict(saved[name])
-    torch.set_rng_state(saved["rng"])               # the same dropout masks as an unbroken run
-    return saved["state"]
+    def load(self, **parts):
+        """The saved state, with every part (name -> object with a state_dict) and torch's
+        random state restored, when last.pt holds a run of the same manifest; None otherwise
+        (a different run is said and set aside)."""
+        if not self.path.exists():
+            return None
+        try:
+            saved = torch.load(self.path, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError as error:
+            raise SystemExit(f"{self.path} is no checkpoint of ours: refused to unpickle it "
+                             f"({str(error)[:200]}); delete it to start afresh") from None
+        diff = files.changes(saved.get("manifest"), self.made)
+        if diff:
+            print(f"{self.path} is from other settings or inputs ({'; '.join(diff)}): starting afresh",
+                  file=sys.stderr)
+            return None
+        for name, p in parts.items():
+            p.load_state_dict(saved[name])
+        torch.set_rng_state(saved["rng"])               # the same dropout masks as an unbroken run
+        return saved["state"]
+
+    def save(self, state, **parts):
+        """parts: name -> object with a state_dict (model, optimizer, scheduler)."""
+        with files.atomic(self.path) as part:
+            torch.save({"manifest": self.made, "state": state, "rng": torch.get_rng_state(),
+                        **{name: p.state_dict() for name, p in parts.items()}}, part)
+
+    def finish(self):
+        """The run is done (its metrics.json written): nothing is left to resume."""
+        self.path.unlink()
 
 
 def weights_file(source):

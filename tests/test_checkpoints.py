@@ -41,7 +41,7 @@ def test_heads_that_do_not_divide_the_hidden_size_are_named(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps(dict(CFG, num_attention_heads=3)))
     torch.save(models.Bert(CFG).state_dict(), tmp_path / "teacher.pt")
     with pytest.raises(ValueError, match=r"config.json: hidden_size 8 is not a multiple of num_attention_heads 3"):
-        checkpoints.load_teacher(str(tmp_path), 2)
+        checkpoints.teacher_config(str(tmp_path))
 
 
 def write_safetensors(path, tensors):
@@ -79,3 +79,43 @@ def test_html_page_saved_as_safetensors_is_named(tmp_path):
     path.write_bytes(b"<!DOCTYPE html><html><body>Sign in to continue</body></html>\n")
     with pytest.raises(ValueError, match=r"model.safetensors: not a safetensors file.*an HTML page"):
         checkpoints.read_safetensors(path)
+
+
+def test_saved_teacher_loads_back_through_config_weights_and_vocab(tmp_path):
+    """save_teacher writes the folder that teacher_config, load_teacher_weights and
+    teacher_vocab read back: the same config, the same tensors, the vocabulary beside them."""
+    torch.manual_seed(0)
+    model = models.Bert(CFG, 3)
+    (tmp_path / "vocab.txt").write_text("[PAD]\n[UNK]\n")
+    checkpoints.save_teacher(model, tmp_path / "vocab.txt", tmp_path / "t")
+    assert checkpoints.teacher_config(str(tmp_path / "t")) == CFG
+    torch.manual_seed(1)
+    loaded = checkpoints.load_teacher_weights(models.Bert(CFG, 3), str(tmp_path / "t"))
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), loaded.state_dict().values()))
+    assert checkpoints.teacher_vocab(str(tmp_path / "t")).read_text() == "[PAD]\n[UNK]\n"
+
+
+def test_resume_restores_its_own_run_only(tmp_path, capsys):
+    """last.pt gives back the state, the weights, the optimizer's state and torch's random
+    state of a run of the same manifest; another manifest's is said and set aside."""
+    model = torch.nn.Linear(3, 2)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.1)
+    model(torch.ones(1, 3)).sum().backward()
+    optimizer.step()
+    made = {"settings": {"lr": 0.1}, "inputs": {}}
+    torch.manual_seed(5)
+    checkpoints.Resume(tmp_path / "last.pt", made).save({"epoch": 2}, model=model, optimizer=optimizer)
+    expected = torch.rand(4)                       # what the run would draw next
+    other = torch.nn.Linear(3, 2)
+    other_optimizer = torch.optim.Adam(other.parameters(), lr=0.1)
+    resume = checkpoints.Resume(tmp_path / "last.pt", made)
+    assert resume.load(model=other, optimizer=other_optimizer) == {"epoch": 2}
+    assert torch.equal(torch.rand(4), expected)
+    assert torch.equal(other.weight, model.weight)
+    assert other_optimizer.state_dict()["state"][0]["step"] == 1
+    changed = {"settings": {"lr": 0.2}, "inputs": {}}
+    assert checkpoints.Resume(tmp_path / "last.pt", changed).load(model=other) is None
+    assert "lr: 0.1 -> 0.2" in capsys.readouterr().err
+    resume.finish()
+    assert not (tmp_path / "last.pt").exists()
+    assert resume.load(model=other) is None

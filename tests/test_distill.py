@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 import torch
 
-from machinery import checkpoints
 import data
 import distill
 from machinery import files
@@ -108,7 +107,7 @@ def test_teacher_learns_toy_task(toy):
     m = json.loads((toy / "tuned" / "metrics.json").read_text())
     assert len(m["history"]) == 6 and m["dev"]["dev"]["acc"] > 0.9
     assert m["config"]["lr"] == 5e-3 and (toy / "tuned" / "teacher.pt").exists()
-    model, vocab = checkpoints.load_teacher(str(toy / "tuned"), 2)       # the saved teacher loads back
+    model, vocab = distill.load_teacher(str(toy / "tuned"), 2)           # the saved teacher loads back
     assert vocab == toy / "tuned" / "vocab.txt"
 
 
@@ -170,10 +169,10 @@ def test_eval_errors_submission_and_predict(toy, capsys):
     for run in ("s", "b"):                                            # eval agrees with training
         report = json.loads((toy / run / "eval.json").read_text())
         assert report["dev"]["acc"] == json.loads((toy / run / "metrics.json").read_text())["dev"]["dev"]["acc"]
-    teacher, vocab_path = checkpoints.load_teacher(str(toy / "teacher"), 2)
+    teacher, vocab_path = distill.load_teacher(str(toy / "teacher"), 2)
     test = data.teacher_texts(data.load_split("sst2", "test", toy), "sst2")
-    teacher_test = distill.teacher_logits(teacher, data.WordPiece(vocab_path), test, 128, 128, True,
-                                          torch.device("cpu"))[0].argmax(1)
+    teacher_test = distill.teacher_logits(teacher, data.WordPiece(vocab_path), test, batch_size=128,
+                                          max_len=128, bf16=True, device=torch.device("cpu"))[0].argmax(1)
     for name in ("s", "b", "teacher"):                                # every model's GLUE file
         lines = (toy / "glue_out" / name / "SST-2.tsv").read_text().splitlines()
         assert lines[0] == "index\tprediction" and len(lines) == 31

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+import distill
 from tools import estimate
-from machinery import flags
 from conftest import ROOT
 
 # SST-2's recorded run: 67,349 sentences, 20 tries each, 813,933 augmented rows written.
@@ -87,8 +87,8 @@ def test_make_gives_the_estimate_the_settings_of_its_steps(tmp_path, target, lim
     equals what distill.py parses from make's command for that step (the student's shape, size
     and pooling, is set per task)."""
     lines = make_lines(target, tmp_path)
-    (call,) = [shlex.split(line) for line in lines if "estimate.py" in line]
-    args = estimate.parser().parse_args(call[call.index("estimate.py") + 1:])
+    (call,) = [shlex.split(line) for line in lines if "tools.estimate" in line]
+    args = estimate.parser().parse_args(call[call.index("tools.estimate") + 1:])
     (augment,) = [shlex.split(line) for line in lines if "augment.py" in line]
     n_iter = int(augment[augment.index("--n-iter") + 1]) if "--n-iter" in augment else None
     assert args.limit == limit and args.n_iter == n_iter                 # the augmentation's tries, as make's
@@ -99,7 +99,7 @@ def test_make_gives_the_estimate_the_settings_of_its_steps(tmp_path, target, lim
     def step(*words, without="\0"):
         (line,) = [l for l in lines if all(w in l for w in words) and without not in l]
         argv = shlex.split(line)
-        return flags.parse(argv[argv.index("distill.py") + 1:])
+        return distill.parse(argv[argv.index("distill.py") + 1:])
     theirs = {"teacher": step("distill.py teacher"), "logits": step("distill.py logits", "--split train"),
               "student": step("distill.py student", without="--no-distill"),
               "baseline": step("distill.py student", "--no-distill")}

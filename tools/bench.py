@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from machinery import checkpoints
 import data
 import distill
 from machinery import files
@@ -73,7 +72,7 @@ def bench_models(args, dev, run):
     # The student: the trained one if there is one (its vocabulary and sizes), else the paper's
     # 150/200 with random vectors.
     if (run / "student" / "student.pt").exists():
-        student, vocab, cfg = checkpoints.load_student(run / "student")
+        student, vocab, cfg = distill.load_student(run / "student")
         origin = "trained, " + str(run / "student")
     else:
         vocab = data.Vocab.build(data.task_tokens(dev, "sst2")[0])
@@ -81,8 +80,8 @@ def bench_models(args, dev, run):
         origin = "random weights, 150/200 over 50d vectors"
     columns = data.words_of(dev, "sst2", vocab)
     teacher_dir = run / "teacher"
-    teacher, vocab_path = checkpoints.load_teacher(str(teacher_dir) if (teacher_dir / "teacher.pt").exists()
-                                                   else "minilm", 2)
+    teacher, vocab_path = distill.load_teacher(str(teacher_dir) if (teacher_dir / "teacher.pt").exists()
+                                               else "minilm", 2)
     wordpiece = data.WordPiece(vocab_path)
     # The big shapes on the same 872 dev sentences as the student and the teacher (about 4
     # minutes a run for BERT-large), or on a random sample of them for a quicker look.

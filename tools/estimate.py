@@ -24,11 +24,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from machinery import checkpoints
 import data
 import distill
 from machinery import files
-from machinery import flags
 import models
 
 # Augmented rows per original per try of augment.py, when no earlier run says: SST-2's run wrote
@@ -129,7 +127,7 @@ def rate(step, batches, device, budget):
 def teacher_rates(train, task, teacher, logits, device, budget):
     """The teacher step's fine-tuning and the logits step's inference, on the teacher make will
     fine-tune (its pretrained weights: speed does not depend on the values)."""
-    model, vocab_path = checkpoints.load_teacher(teacher.teacher, len(data.TASKS[task].labels))
+    model, vocab_path = distill.load_teacher(teacher.teacher, len(data.TASKS[task].labels))
     model.to(device)
     wordpiece, pairs = data.WordPiece(vocab_path), data.teacher_texts(train, task)
     labels, lengths = np.asarray(train.label), data.rough_lengths(pairs)
@@ -199,10 +197,10 @@ def settings(args):
     """Each step's settings, read by distill.py's own parser from the flags make gives it."""
     common = ["--task", args.task, "--seed", str(args.seed)] + (["--data-dir", args.data_dir] if args.data_dir else [])
     limit = ["--limit", str(args.limit)]
-    return {"teacher": flags.parse(["teacher", *common, *limit, *shlex.split(args.teacher_flags)]),
-            "logits": flags.parse(["logits", *common, *shlex.split(args.logits_flags)]),
-            "student": flags.parse(["student", *common, *limit, *shlex.split(args.student_flags)]),
-            "baseline": flags.parse(["student", *common, *limit, "--no-distill", *shlex.split(args.baseline_flags)])}
+    return {"teacher": distill.parse(["teacher", *common, *limit, *shlex.split(args.teacher_flags)]),
+            "logits": distill.parse(["logits", *common, *shlex.split(args.logits_flags)]),
+            "student": distill.parse(["student", *common, *limit, *shlex.split(args.student_flags)]),
+            "baseline": distill.parse(["student", *common, *limit, "--no-distill", *shlex.split(args.baseline_flags)])}
 
 
 def calibrate(args, s, train, need):

@@ -21,7 +21,6 @@ import numpy as np
 import data
 import distill
 from machinery import files
-from machinery import flags
 from tools import bench
 
 
@@ -640,9 +639,9 @@ def main(argv=None):
     c.set_defaults(func=cmd_report)
     sub.add_parser("readme", help="the tables of README.md, docs/ and experiments/README.md, from results/ "
                    "and experiments/ (make readme)").set_defaults(func=cmd_readme)
-    c = flags.common_flags(sub.add_parser("sweep", help="students for several alphas; plots of dev score "
-                                          "against alpha and the curves"))
-    flags.student_flags(c)
+    c = distill.common_flags(sub.add_parser("sweep", help="students for several alphas; plots of dev score "
+                                            "against alpha and the curves"))
+    distill.student_flags(c)
     c.add_argument("--alphas", type=float, nargs="+", default=[0, 0.2, 0.4, 0.6, 0.8, 1.0])
     c.add_argument("--plot-only", action="store_true", help="redraw the plots from <out>/sweep.json")
     c.add_argument("--reuse", nargs="*", default=[], help="students already trained (make's): one trained with "
@@ -652,7 +651,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     if args.cmd == "sweep":
         args.out = args.out or str(Path("runs") / args.task / "sweep")
-        args = flags.with_defaults(args)
+        args = distill.with_defaults(args)
     args.func(args)
 
 

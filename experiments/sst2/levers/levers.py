@@ -19,16 +19,15 @@ import torch                                            # noqa: E402
 
 import data                                             # noqa: E402
 import distill                                          # noqa: E402
-import estimate                                         # noqa: E402
-import files                                            # noqa: E402
-import flags                                            # noqa: E402
 import models                                           # noqa: E402
+from machinery import files                             # noqa: E402
+from tools import estimate                              # noqa: E402
 
 ROUNDS, BUDGET = 2, 8
 task, cpu = "sst2", torch.device("cpu")
 train, dev = data.load_split(task, "train"), data.load_split(task, "dev")
 vocab = data.task_vocab(task)
-logits_flags = flags.parse(["logits", "--task", task])
+logits_flags = distill.parse(["logits", "--task", task])
 vectors = np.random.default_rng(0).uniform(-0.25, 0.25, (len(vocab), 50)).astype(np.float32)
 
 
@@ -64,7 +63,7 @@ def student_inference(hidden, fc, bf16):
 
 settings = {
     **{f"teacher training, sort pool {pool}": (lambda pool=pool: estimate.teacher_rates(
-        train, task, flags.parse(["teacher", "--task", task, "--batch-size", "32", "--sort-pool", str(pool)]),
+        train, task, distill.parse(["teacher", "--task", task, "--batch-size", "32", "--sort-pool", str(pool)]),
         logits_flags, cpu, BUDGET)["teacher training"]) for pool in (1, 100)},
     **{f"student training {h}/{f}, batch {b}, {'bf16' if bf16 else 'fp32'}":
        (lambda h=h, f=f, b=b, bf16=bf16: student_training(h, f, b, bf16))
