@@ -1,7 +1,7 @@
 """estimate.py -- machinery a reader may skip: how long each step of `make <task>` will take on
 this machine, told before the first one starts.
 
-    python estimate.py --task sst2        # distill.py's defaults; make passes its own settings
+    python -m tools.estimate --task sst2       # distill.py's defaults; make passes its own settings
 
 `make <task>` runs it once, before the teacher step, and keeps the table in runs/<task>/estimate.json.
 
