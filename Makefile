@@ -67,10 +67,10 @@ ITER = $(or $(N_ITER),$(N_ITER_$*))
 
 # The student (section 3.1) and its training (Eq. 1 with alpha = 0: pure distillation).
 ALPHA         ?= 0
-# The student's sizes: the paper's 150/200 on SST-2 (twice the sentences/s of 300/400, in
-# training and at inference), the seed replication's 300/400 on the pair tasks.  How a sentence's
-# vector is read from the BiLSTM's states: the paper's final states (section 3.1) on SST-2; on the
-# pair tasks their maximum over all states (POOLING=last or max sets it for every task).  Over
+# The student's sizes: the paper's 150/200 on SST-2 (about three times the sentences/s of 300/400
+# in training, twice at inference: docs/speed.md), a TensorFlow replication's 300/400 on the pair
+# tasks.  How a sentence's vector is read from the BiLSTM's states: the paper's final states
+# (section 3.1) on SST-2; on the pair tasks their maximum over all states (POOLING=last or max sets it for every task).  Over
 # seeds 0-4 on the same teachers and logits, max-pooling's students score higher cross-selected
 # on MRPC and RTE than the final states' (experiments/pairs/pooling_last/); on SST-2 (seed 0) student
 # and baseline came out lower (experiments/sst2/pooling/; experiments/README.md).  QQP and MNLI,
@@ -135,7 +135,7 @@ $(VENV)/bin/pip:
 	@echo "$(PYTHON) is externally managed (PEP 668): installing into a virtual environment, $(VENV)/, and running $(PY)"
 	$(PYTHON) -m venv $(VENV)
 
-# Before the first step, once: how long each step will take here (estimate.py, a few seconds of
+# Before the first step, once: how long each step will take here (tools/estimate.py, a few seconds of
 # calibration with the steps' own settings).  The leading - : an estimate never stops the chain.
 $(RUNS)/%/estimate.json: | $(INSTALLED)
 	-$(PY) -m tools.estimate --task $* $(DATA) --limit $(LIMIT) --seed $(SEED) $(if $(ITER),--n-iter $(ITER),) \
@@ -196,7 +196,7 @@ quick:
 
 # The student and the baseline again with other seeds, on the same teacher and logits (its
 # make <task> run is SEED's): make seeds TASK=mrpc.  Each lands in runs/<task>/seeds/<seed>/;
-# report.py then gives the mean and standard deviation over seeds and the gain of distillation
+# tools/report.py then gives the mean and standard deviation over seeds and the gain of distillation
 # with its 95% interval.
 TASK  ?= sst2
 SEEDS ?= 0 1 2
@@ -208,7 +208,7 @@ seeds: $(RUNS)/$(TASK)/reported
 
 # The alpha sweep of Eq. 1 (section 3.2) on a task's teacher and logits: make sweep TASK=rte.  One
 # student per alpha in ALPHAS with make's settings and SEED, in runs/<task>/sweep/alpha_<a>/ (make's
-# own student, trained with the same settings, stands for its ALPHA); report.py then adds the
+# own student, trained with the same settings, stands for its ALPHA); tools/report.py then adds the
 # sweep's table and plot (alpha.png) to results/<task>/.  One process: NPROC does not apply.
 ALPHAS ?= 0 0.5 1
 sweep: $(RUNS)/$(TASK)/reported
@@ -232,7 +232,8 @@ clean:
 
 # The classroom kit (classroom/EXERCISES.md).  `make assignment` writes the handout: this
 # project with the bodies of the exercises marked in the code replaced by raise
-# NotImplementedError, without results/ and experiments/ (FORCE=1 replaces an existing one).
+# NotImplementedError, without results/ and experiments/ (FORCE=1 replaces an existing one;
+# WITH_RESULTS=1 keeps results/, experiments/ and the answers in EXERCISES.md).
 # `make grade`, here or in the handout, runs the tests grouped by exercise and exits 0 only when
 # every test passed.
 ASSIGNMENT ?= assignment

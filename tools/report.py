@@ -211,8 +211,8 @@ def sweep_of(run, student):
     return sweep
 
 
-# The seed replication's figures, per task: the learning curves of the student and the baseline
-# with the teacher as a line, the confusion matrices of all three on dev and, where make sweep
+# Each task's figures, as a replication would draw them: the learning curves of the student and
+# the baseline with the teacher as a line, the confusion matrices of all three on dev and, where make sweep
 # has run, the alpha sweep.  The numbers always go to <task>/figures.md as tables; the plots to
 # curves.png, confusion.png and alpha.png when matplotlib is there (it is optional).
 
@@ -361,8 +361,8 @@ def spread(seeds, scores):
 
 
 # What Tang et al. (2019, Table 1; test sets, BERT-large teacher: their BiLSTM on the labels ->
-# their distilled BiLSTM) and the seed replication (TensorFlow) report: quoted for comparison,
-# marked as theirs wherever shown.  MNLI's by dev split, the others' by task.
+# their distilled BiLSTM) and a TensorFlow replication of the paper's student report: quoted for
+# comparison, marked as theirs wherever shown.  MNLI's by dev split, the others' by task.
 TANG = {"sst2": "86.7 -> 90.7 (BERT-large 94.9)", "mrpc": "-", "rte": "-",
         "qqp": "acc 86.2 -> 88.1, F1 63.7 -> 68.2", "dev_matched": "68.7 -> 73.0",
         "dev_mismatched": "68.3 -> 72.6"}
@@ -384,7 +384,7 @@ def results_table(results_dir):
     found = found_results(results_dir)
     fmt = lambda m: f"{100 * m['acc']:.1f}" + (f" (F1 {100 * m['f1']:.1f})" if "f1" in m else "")  # noqa: E731
     lines = ["| task (dev) | teacher (ours) | BiLSTM, labels only (ours) | distilled BiLSTM (ours) "
-             "| Tang et al.: BiLSTM -> distilled (test) | seed replication |",
+             "| Tang et al.: BiLSTM -> distilled (test) | TF replication |",
              "|---|---|---|---|---|---|"]
     for task_key, r in found.items():
         teacher = r["configs"]["teacher"]["teacher"]
@@ -571,12 +571,14 @@ def results_page(results_dir):
         "curve) and `baseline.json`, `<task>/eval.json`, `<task>/errors_dev.tsv` (misclassified dev "
         "examples, with the teacher's and the student's predictions), `<task>/glue/<model>/` (GLUE test "
         "files for the server), the figures with their numbers in `<task>/figures.md`, and `sweep.json` "
-        "where `make sweep` ran.  `bench.json` is `make bench`'s speed table; `quick/` is `make quick`'s run.",
+        "where `make sweep` ran.  `bench.json` is `make bench`'s speed table; `quick/` is `make quick`'s run.  "
+        "A saved command names the files of the commit it ran at (`git_commit` beside it): an older "
+        "one says `python report.py` for today's `python -m tools.report`.",
         "",
         "Dev-set scores.  The first table is one `make <task>` each (seed 0), each model's checkpoint "
-        "the best of its evaluations on all of dev (*dev-selected*), beside what Tang et al. and the "
-        "seed replication report (their numbers, not ours).  In the second each cell is *dev-selected "
-        "/ cross-selected*: the checkpoint chosen on one half of dev and scored on the other, both ways "
+        "the best of its evaluations on all of dev (*dev-selected*), beside what Tang et al. and a "
+        "TensorFlow replication of the student report (their numbers, not ours).  In the second each "
+        "cell is *dev-selected / cross-selected*: the checkpoint chosen on one half of dev and scored on the other, both ways "
         "round, so that no example helped choose the checkpoint it scores; with several seeds, mean ± "
         "standard deviation and the gain of distillation with its 95% interval.  How they are chosen, "
         "and why to trust the second: [docs/results.md](../docs/results.md).",

@@ -4,12 +4,12 @@
 # background jobs of a script ignore) and then run again, to show that a second `make sst2` finishes the job without redoing
 # the finished steps.  Run it from the root of a clean clone:
 #     bash experiments/sst2/run_make_sst2.sh [batches before the interruption, default 500 of ~1,000]
-# It writes make_sst2.log (both runs, with /usr/bin/time -v) and runs/sst2/make_wall.json, and
+# It writes experiments/sst2/make_sst2.log (both runs, with /usr/bin/time -v) and runs/sst2/make_wall.json, and
 # reports again so that results/sst2.json holds the wall time.
 set -u
 stop_after=${1:-500}
 progress=runs/sst2/logits/augmented.npy.done_batches
-log=make_sst2.log
+log=experiments/sst2/make_sst2.log
 t0=$(date +%s)
 setsid /usr/bin/time -v make sst2 > $log 2>&1 &
 job=$!

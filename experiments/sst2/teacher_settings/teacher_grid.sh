@@ -1,5 +1,6 @@
 #!/bin/bash
-# Teacher settings on SST-2: epochs x lr x seed, and fp32 vs bf16. Run on the lent GPU.
+# Teacher settings on SST-2: epochs x lr x seed, and fp32 vs bf16.  A record of a run on a lent
+# GPU, with the data and the MiniLM folder carried there as gpu_carry/; README.md beside it.
 nvidia-smi --query-gpu=name --format=csv,noheader; python3 -c "import torch;print(torch.__version__)"
 export PYTHONUNBUFFERED=1
 run() { name=$1; shift; python3 distill.py teacher --task sst2 --data-dir gpu_carry/data --teacher gpu_carry/minilm \

@@ -1,4 +1,7 @@
 #!/bin/bash
+# Teacher settings on SST-2, the second grid: batch order (sort pools of 1, 10 and 100 batches)
+# over seeds 0-2, and 2 epochs in random batches.  A record of a run on a lent GPU, with the data
+# and the MiniLM folder carried there as gpu_carry/; what it decided: README.md beside it.
 export PYTHONUNBUFFERED=1
 run() { name=$1; shift; python3 distill.py teacher --task sst2 --data-dir gpu_carry/data --teacher gpu_carry/minilm \
   --device cuda --out /tmp/g/$name "$@" > /tmp/g_$name.log 2>&1; echo "done $name $(tail -1 /tmp/g_$name.log)"; }
