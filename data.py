@@ -22,7 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from machinery import files
-# The chapters' scripts catch a missing file as data.MissingDataError.
+# Data that is missing and cannot be downloaded (a GLUE file, the vectors, NLTK's tagger) raises
+# MissingDataError, named here data.MissingDataError too; the chapters' scripts catch it as
+# FileNotFoundError, its base class.
 from machinery.files import MissingDataError  # noqa: F401
 
 # ----------------------------------------------------------------------------------------------
@@ -237,7 +239,14 @@ def head(split, limit):
 # token in our models and the masked word token in BERT".
 
 MASK = "[MASK]"
-_WORD = re.compile(r"\[MASK\]|n't|'(?:s|re|ve|ll|d|m)\b|\w+(?=n't)|\w+|[^\w\s]")
+_WORD = re.compile(r"""
+      \[MASK\]                  # augment.py's mask word, whole
+    | n't                       # the negation clitic: "don't" -> do n't
+    | '(?:s|re|ve|ll|d|m)\b     # the other clitics: 's 're 've 'll 'd 'm ("it's" -> it 's)
+    | \w+(?=n't)                # the word before n't: the "do" of "don't"
+    | \w+                       # a word: letters, digits, underscores
+    | [^\w\s]                   # any other character but a space: a punctuation mark alone
+""", re.VERBOSE)
 
 
 def tokenize(text, pretokenized=False):
@@ -377,12 +386,13 @@ def task_vocab(task_key, data_dir=None):
 # order.
 
 class Words:
-    """The student's input: many sentences as word ids in one flat array (881k augmented
-    sentences as Python lists would take gigabytes); row i is flat[offsets[i]:offsets[i+1]].
-    An empty text reads as one unknown word, so every row has a length of at least 1."""
+    """The student's input: many sentences as word ids in one flat array, row i being
+    flat[offsets[i]:offsets[i+1]] (hundreds of thousands of augmented sentences as Python lists
+    would take gigabytes).  An empty text reads as one unknown word, so every row has a length
+    of at least 1."""
 
     def __init__(self, sentences=(), vocab=None):
-        ids = [vocab.encode(words) or [1] for words in sentences]       # 1 is [UNK]
+        ids = [vocab.encode(words) or [vocab.stoi["[UNK]"]] for words in sentences]
         self.lengths = np.array([len(x) for x in ids], dtype=np.int64)
         self.offsets = np.concatenate([[0], np.cumsum(self.lengths)]).astype(np.int64)
         every_id = (i for x in ids for i in x)
@@ -413,7 +423,10 @@ def pad(sequences, value=0):
     out = np.full((len(sequences), lengths.max()), value, dtype=np.int64)
     for i, s in enumerate(sequences):
         out[i, :len(s)] = s
-    return out, np.arange(lengths.max())[None] < lengths[:, None]
+    # Position j of row i is a real token when j < lengths[i]: the positions as a row [1, longest]
+    # against the lengths as a column [n, 1] broadcast to the mask [n, longest].
+    mask = np.arange(lengths.max())[None] < lengths[:, None]
+    return out, mask
 
 
 def length_batches(lengths, batch_size, seed=None, pool=100):
@@ -497,12 +510,18 @@ def _clean(text):
 
 
 class WordPiece:
+    """BERT's tokenizer: text to WordPiece pieces and their ids in a checkpoint's vocab.txt."""
+
     def __init__(self, vocab_path, lowercase=True, max_word_chars=100):
         self.path = vocab_path
-        words = Path(vocab_path).read_text(encoding="utf-8").split("\n")
+        lines = Path(vocab_path).read_text(encoding="utf-8").split("\n")
         # One piece per line, its line number its id.  Blank lines (the one after the last
         # newline) hold no piece, unless it is the first line.
-        self.vocab = {w: i for i, w in enumerate(w.rstrip("\r") for w in words) if w or i == 0}
+        self.vocab = {}
+        for i, line in enumerate(lines):
+            piece = line.rstrip("\r")
+            if piece or i == 0:
+                self.vocab[piece] = i
         self.lowercase = lowercase
         self.max_word_chars = max_word_chars
         self.cls = self.vocab["[CLS]"]
@@ -553,6 +572,7 @@ class WordPiece:
         # END EXERCISE 1
 
     def tokenize(self, text):
+        """The WordPiece pieces of a text; [MASK] and BERT's other special tokens stay whole."""
         tokens = []
         for chunk in _SPECIAL.split(text):       # "[MASK]" etc. typed in the text stay whole
             if chunk in self.vocab and _SPECIAL.fullmatch(chunk):
@@ -563,6 +583,7 @@ class WordPiece:
         return tokens
 
     def ids(self, text):
+        """The vocabulary ids of the text's WordPiece pieces."""
         return [self.vocab[t] for t in self.tokenize(text)]
 
     def encode(self, text_a, text_b=None, max_len=128):

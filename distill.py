@@ -8,7 +8,8 @@ logits, then the evaluation of section 4, then the command line with the paper's
 One script, one sub-command per step of the method, each runnable on its own:
 
     python distill.py teacher --task sst2     # 1. fine-tune BERT on the task (the teacher)
-    python distill.py logits  --task sst2 --input runs/sst2/augmented.tsv   # 3. cache its logits
+    python distill.py logits  --task sst2 --split train   # 3. cache its logits on the train split
+    python distill.py logits  --task sst2 --input runs/sst2/augmented.tsv   #    and augmented rows
     python distill.py student --task sst2     # 4. the BiLSTM on them (Eq. 1)
     python distill.py student --task sst2 --no-distill    #    the baseline: labels only
     python distill.py eval    --run runs/sst2/student runs/sst2/baseline   # 5. metrics, GLUE files
@@ -125,13 +126,20 @@ def build_student(vectors, config):
 
 
 def student_inputs(columns, rows, device):
-    """The model's inputs for some rows: ids and lengths of each text column."""
-    return [torch.from_numpy(t).to(device) for column in columns for t in column.batch(rows)]
+    """The model's inputs for some rows, in the order BiLSTMStudent.forward takes them:
+    [ids_a, lengths_a], and for pairs [ids_a, lengths_a, ids_b, lengths_b]."""
+    inputs = []
+    for column in columns:                          # one data.Words per text column
+        ids, lengths = column.batch(rows)
+        inputs.append(torch.from_numpy(ids).to(device))
+        inputs.append(torch.from_numpy(lengths).to(device))
+    return inputs
 
 
 def student_optimizer(model, args):
-    """Section 4.2: Adadelta, learning rate 1.0 and rho 0.95 (the defaults); Adam is an option.
-    The frozen copy of the word vectors takes no step."""
+    """Section 4.2: Adadelta at its default learning rate of 1.0, with rho = 0.95 (torch's
+    default rho is 0.9, so it is written out); Adam is an option.  The frozen copy of the word
+    vectors takes no step."""
     params = [p for p in model.parameters() if p.requires_grad]
     if args.optimizer == "adadelta":
         return torch.optim.Adadelta(params, lr=args.lr, rho=0.95)
@@ -142,8 +150,9 @@ def student_optimizer(model, args):
 # The training loop, read top to bottom as nanoGPT's train.py: a batch of rows, the student's
 # logits, the teacher's, Eq. 1, backward, step; every so often an evaluation on dev, which keeps
 # the best student and decides when to stop.  Several processes (torchrun) enter only through
-# the lines under `if ddp:`: each takes its part of the global batch, DistributedDataParallel
-# averages their gradients, and rank 0 alone evaluates.  One process runs none of them.
+# the lines under `if ddp:` (DDP: torch's DistributedDataParallel): each takes its part of the
+# global batch, DDP averages their gradients, and rank 0 alone evaluates (a process's rank is its
+# number under torchrun, 0 the first).  One process runs none of them.
 
 def train_student(model, optimizer, state, examples, dev, device, args, resume):
     """Mini-batches of the transfer set under Eq. 1, dev evaluated args.evals_per_epoch times an
@@ -153,7 +162,6 @@ def train_student(model, optimizer, state, examples, dev, device, args, resume):
     alpha = 1.0 if args.no_distill else args.alpha  # the baseline learns from the labels alone
     world = parallel.world_size()
     ddp = world > 1
-    master = parallel.rank() == 0                   # the process that evaluates and saves
     trained = model
     if ddp:     # after each backward, DDP averages the gradients of the processes
         trained = DistributedDataParallel(model)
@@ -161,8 +169,9 @@ def train_student(model, optimizer, state, examples, dev, device, args, resume):
     while state["epoch"] < args.epochs and state["bad_evals"] < args.patience:
         batches = student_batches(columns, args, state["epoch"], world)
         every = math.ceil(len(batches) / args.evals_per_epoch)   # the last falls on the epoch's end
-        bar = student_progress(labels, batches, state, master)
+        bar = student_progress(labels, batches, state)
         losses = []
+        # An interrupted epoch resumes at its next batch (state["batch"]: the batches it had done)
         for k, rows in enumerate(batches[state["batch"]:], start=state["batch"]):
             if ddp:     # this process's contiguous part of the global batch
                 rows = np.array_split(np.asarray(rows), world)[parallel.rank()]
@@ -182,7 +191,7 @@ def train_student(model, optimizer, state, examples, dev, device, args, resume):
             if (k + 1) % every == 0 or k + 1 == len(batches):
                 state["batch"] = k + 1
                 state["seconds"] = time.time() - t0
-                if master:
+                if parallel.rank() == 0:                # rank 0 alone evaluates and saves
                     evaluate_student(model, dev, device, args, state, losses, len(labels))
                     resume.save(state, model=model, optimizer=optimizer)
                 losses = []
@@ -208,15 +217,18 @@ def student_batches(columns, args, epoch, world):
     together (data.length_batches).  A batch smaller than the number of processes is left out:
     it would leave a process without rows (one process: none is)."""
     lengths = sum(c.lengths for c in columns)       # words per row (both texts of a pair)
+    # seed * 1000 + epoch: a batch order of its own for each seed and epoch (runs of fewer than
+    # 1000 epochs), so that no two seeds' runs share an epoch's batches.
     batches = data.length_batches(lengths, args.batch_size, seed=args.seed * 1000 + epoch)
     return [b for b in batches if len(b) >= world]
 
 
-def student_progress(labels, batches, state, master):
-    """The progress line of an epoch, counting the sentences of the batches already done."""
+def student_progress(labels, batches, state):
+    """The progress line of an epoch, counting the sentences of the batches already done; shown
+    by rank 0 alone."""
     done = sum(len(b) for b in batches[:state["batch"]])
     return files.Progress(len(labels), f"student epoch {state['epoch'] + 1}", "sentences",
-                          start=done, show=master)
+                          start=done, show=parallel.rank() == 0)
 
 
 # Early stopping: dev is evaluated args.evals_per_epoch times an epoch, and training stops after
@@ -232,8 +244,8 @@ def evaluate_student(model, dev, device, args, state, losses, n):
     result = {d: metrics(args.task, predicted[d], split.label) for d, (split, _) in dev.items()}
     main = score(result[data.dev_splits(args.task)[0]], args.task)
     train_loss = float(np.mean(losses))
-    # Each evaluation's predictions too: report.py picks a checkpoint on one half of dev and
-    # scores it on the other.
+    # Each evaluation's predictions too: tools/report.py picks a checkpoint on one half of dev
+    # and scores it on the other.
     state["curve"].append({"step": state["step"],
                            "epoch": state["step"] * args.batch_size / n,
                            "train_loss": train_loss,
@@ -266,17 +278,23 @@ def predict_student(model, columns, device, batch_size=512):
 
 # The command.  Run bookkeeping enters here once, at the start and at the end: the manifest (the
 # settings and the fingerprints of the input files) that tells a finished run, `last.pt` to
-# resume from, and metrics.json when the run is done.  The functions above never see it.
+# resume from, and metrics.json when the run is done.  Of the functions above only train_student
+# gets a piece of it, `resume`, to save last.pt at each evaluation; evaluate_student keeps the
+# best student (student.pt, with best.json and config.json beside it).
 
 def student_manifest(args):
     """A student's settings and the fingerprints of its input files: what tells whether a finished
-    student is up to date (report.py's sweep asks it too, of make's own student)."""
+    student is up to date (tools/report.py's sweep asks it too, of make's own student)."""
     splits = [name for name, _ in data.TASKS[args.task].splits]
     inputs = {s: data.split_path(args.task, s, args.data_dir) for s in splits}
     if not args.no_distill:
         inputs["train_logits"] = args.train_logits
         inputs["augmented"] = args.augmented or None
-        inputs["augmented_logits"] = args.augmented and args.augmented_logits
+        # Without augmented rows (--augmented ''), no augmented logits: the manifest says ''
+        if args.augmented:
+            inputs["augmented_logits"] = args.augmented_logits
+        else:
+            inputs["augmented_logits"] = args.augmented
     inputs["vectors"] = args.vectors or files.vectors_path(args.data_dir)
     return files.manifest(args, inputs)
 
@@ -288,7 +306,8 @@ def cmd_student(args):
     out = Path(args.out)
     made = student_manifest(args)
     if files.matches(out / "metrics.json", made, out):
-        return print(f"{out} is trained from these settings and inputs: nothing to do")
+        print(f"{out} is trained from these settings and inputs: nothing to do")
+        return
     files.writable(out, stale=out / "metrics.json")
     device = parallel.setup(args.device)     # under torchrun: this process's device
     master = parallel.rank() == 0
@@ -411,7 +430,8 @@ def cmd_teacher(args):
         inputs[d] = data.split_path(args.task, d, args.data_dir)
     made = files.manifest(args, inputs)
     if files.matches(out / "metrics.json", made, out):
-        return print(f"{out} is trained from these settings and inputs: nothing to do")
+        print(f"{out} is trained from these settings and inputs: nothing to do")
+        return
     files.writable(out, stale=out / "metrics.json")
     train = data.head(data.load_split(args.task, "train", args.data_dir), args.limit)
     # The pretrained BERT with a classifier for the task's labels (new unless the checkpoint
@@ -441,9 +461,10 @@ def cmd_teacher(args):
 # gold labels, gradient clipping and a learning rate that changes every step.
 
 def fine_tune(model, wordpiece, train, optimizer, schedule, state, args, resume):
-    """Cross-entropy on random batches, dev evaluated args.evals_per_epoch times an epoch, the
-    best teacher kept.  resume (last.pt) is saved at each evaluation with everything needed to
-    continue after it (the batches of an epoch follow from the seed)."""
+    """Cross-entropy on batches of like length drawn from pools (random ones with --sort-pool 1),
+    dev evaluated args.evals_per_epoch times an epoch, the best teacher kept.  resume (last.pt) is
+    saved at each evaluation with everything needed to continue after it (the batches of an
+    epoch follow from the seed)."""
     pairs = data.teacher_texts(train, args.task)
     labels = np.asarray(train.label)
     device = torch.device(args.device)
@@ -499,7 +520,7 @@ def evaluate_teacher(model, wordpiece, dev, args, state, epoch_part, loss):
         predicted[d] = logits.argmax(1)
     result = {d: metrics(args.task, predicted[d], split.label) for d, split in dev.items()}
     main = score(result[data.dev_splits(args.task)[0]], args.task)
-    # Each evaluation's predictions too, as in the student's learning curve (report.py).
+    # Each evaluation's predictions too, as in the student's learning curve (tools/report.py).
     state["history"].append({"epoch": state["epoch"] + epoch_part,
                              "step": state["step"],
                              "loss": loss,
@@ -563,7 +584,8 @@ def cmd_logits(args):
     made = files.manifest(args, inputs, ignore=["split"] if args.input else [])
     summary_path = out.with_suffix(".json")
     if out.exists() and files.matches(summary_path, made, out):
-        return print(f"{out} holds the logits of these settings and inputs: nothing to do")
+        print(f"{out} holds the logits of these settings and inputs: nothing to do")
+        return
     split = data.read_tsv(source, args.task)
     device = parallel.setup(args.device)     # under torchrun: this process's device
     model, vocab_path = load_teacher(args.teacher_dir, num_labels=len(data.TASKS[args.task].labels))
@@ -572,11 +594,9 @@ def cmd_logits(args):
     pairs = data.teacher_texts(split, args.task)
     classes = model.classifier.out_features
 
-    # One process fills the whole .npy; under torchrun each process fills a shard of the same
-    # length-sorted batches, which rank 0 joins into the file one process would write.
     def compute(rows, path, desc):
-        """The logits of some rows into the .npy at path, resumably (parallel.py picks the rows
-        and the path of each process: under torchrun a shard of the batches)."""
+        """The logits of some rows into the .npy at path, resumably (machinery/parallel.py picks
+        the rows and the path of each process: under torchrun a shard of the batches)."""
         array = files.Resumable(path, (len(rows), classes), made)
         texts = [pairs[i] for i in rows]
         return teacher_logits(model, wordpiece, texts, batch_size=args.batch_size,
@@ -584,6 +604,9 @@ def cmd_logits(args):
                               desc=desc)
     lengths = data.rough_lengths(pairs)
     batches = data.length_batches(lengths, args.batch_size)
+    # One process computes every row into out.  Under torchrun, rank r computes its own
+    # contiguous run of these batches into out.rank<r>of<N>.npy and waits for the others; rank 0
+    # then joins the shards into the file one process would write (the others get None).
     result, seconds = parallel.logits_by_rank(compute, batches, lengths, out, classes, made)
     if parallel.rank() == 0:
         summary = {"rows": len(pairs),
@@ -691,7 +714,10 @@ def predict_all(students, teacher, split, task_key, device, split_name):
         predicted[Path(run).name] = predict_student(model, columns, device).argmax(1)
     if teacher is not None:
         bert, wordpiece = teacher
-        # Batches of 128 examples of at most 128 WordPiece tokens; bf16 autocast on CPUs only.
+        # eval has no teacher flags, so its settings are fixed here: inputs cut at 128 WordPiece
+        # tokens as in fine-tuning (--max-len's default), so the teacher reads what it learnt on;
+        # bf16 autocast on CPUs, where fp32 BERT is slow; 128 examples a batch, a size chosen for
+        # speed and memory.
         logits, _ = teacher_logits(bert, wordpiece, data.teacher_texts(split, task_key),
                                    batch_size=128, max_len=128, bf16=device.type == "cpu",
                                    device=device, desc=f"teacher on {split_name}")
@@ -756,7 +782,7 @@ def common_flags(c):
 
 
 def student_flags(c):
-    """The student's flags; report.py's alpha sweep takes the same."""
+    """The student's flags; tools/report.py's alpha sweep takes the same."""
     c.add_argument("--vectors", default=None,
                    help="word vectors (default: GloVe 6B 50d in DATA_DIR)")
     c.add_argument("--train-logits", default=None, help="default runs/<task>/logits/train.npy")
@@ -774,15 +800,18 @@ def student_flags(c):
     c.add_argument("--optimizer", default="adadelta", choices=["adadelta", "adam"])
     c.add_argument("--lr", type=float, default=None,
                    help="default 1.0 for adadelta (paper), 1e-3 for adam")
-    c.add_argument("--batch-size", type=int, default=50)
+    c.add_argument("--batch-size", type=int, default=50,
+                   help="sentences per batch (paper: 50, section 4.2)")
     # At most --epochs epochs; early stopping on dev may end the run sooner.
     c.add_argument("--epochs", type=int, default=30)
     c.add_argument("--evals-per-epoch", type=int, default=4)
     c.add_argument("--patience", type=int, default=8, help="evaluations without a better dev score")
     # Section 4.2: 150 LSTM units per direction, 200 ReLU units (300 and 400 where dev prefers
     # them).  Section 3.1: the final states, two channels of word vectors.
-    c.add_argument("--hidden", type=int, default=150, help="LSTM units per direction")
-    c.add_argument("--fc", type=int, default=200, help="units of the ReLU layer")
+    c.add_argument("--hidden", type=int, default=150,
+                   help="LSTM units per direction (paper: 150, section 4.2)")
+    c.add_argument("--fc", type=int, default=200,
+                   help="units of the ReLU layer (paper: 200, section 4.2)")
     c.add_argument("--dropout", type=float, default=0.1)
     # Options beside the paper's student: max-pooling over all states, one channel of vectors.
     c.add_argument("--pooling", default="last", choices=["last", "max"],
@@ -829,7 +858,8 @@ def logits_flags(c):
                    help="a TSV in the task's layout, e.g. augment.py's output")
     c.add_argument("--split", default="train", help="the GLUE split, when no --input")
     c.add_argument("--out", default=None,
-                   help="the .npy to write (default runs/<task>/logits/<split>.npy)")
+                   help="the .npy to write (default runs/<task>/logits/<split>.npy, or "
+                        "runs/<task>/logits/<input's stem>.npy with --input)")
     bert_flags(c, batch_size=256)
 
 

@@ -7,8 +7,8 @@ in plain torch, so that the two can be read side by side:
     ReLU layer and the logits; for sentence pairs the same encoder reads both sentences
     (a "siamese" network) and the classifier sees [h1, h2, h1*h2, |h1-h2|].
   * `Bert`: the encoder of Devlin et al. (2019) with a classification head on the pooled
-    [CLS] vector.  Its sizes come from a Hugging Face `config.json`; checkpoints.py reads its
-    weights from a URL (torch.hub), a folder or a file.
+    [CLS] vector.  Its sizes come from a Hugging Face `config.json`; machinery/checkpoints.py
+    reads its weights from a URL (torch.hub), a folder or a file.
 
 It imports nothing of ours.
 """
@@ -119,8 +119,8 @@ def count_parameters(model, embeddings=True):
 
 
 # ----------------------------------------------------------------------------------------------
-# The teacher: BERT.  Names follow the paper's description of the Transformer; checkpoints.py
-# maps the Hugging Face checkpoint names onto them.
+# The teacher: BERT.  Names follow the paper's description of the Transformer;
+# machinery/checkpoints.py maps the Hugging Face checkpoint names onto them.
 
 class Embeddings(nn.Module):
     """A token's input vector is the sum of its word, position and segment (token type)
@@ -195,6 +195,8 @@ class Layer(nn.Module):
 
 
 class Bert(nn.Module):
+    """BERT's encoder with a classifier of num_labels classes on its pooled [CLS] vector."""
+
     def __init__(self, cfg, num_labels=2):
         super().__init__()
         self.cfg = dict(cfg)
