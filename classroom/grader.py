@@ -35,18 +35,23 @@ outcome as it comes.
 import argparse
 import ast
 import csv
+import hashlib
 import io
 import json
 import os
+import posixpath
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import tokenize
+import zipfile
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent.parent     # the project folder
@@ -309,11 +314,13 @@ def read_blocks(folder, wanted):
     found, problems = {}, {}
     for rel in sorted(set(wanted.values())):
         numbers = [n for n, f in wanted.items() if f == rel]
-        path = Path(folder) / rel
         try:
-            text = path.read_bytes().decode("utf-8")
+            text = read_regular(folder, rel).decode("utf-8")
         except FileNotFoundError:
             problems.update({n: f"{rel}: not in the submission" for n in numbers})
+            continue
+        except ValueError as error:                 # a link, a folder: refused, named
+            problems.update({n: str(error) for n in numbers})
             continue
         except UnicodeDecodeError as error:
             problems.update({n: f"{rel}: not UTF-8 text ({error})" for n in numbers})
@@ -347,7 +354,11 @@ def paste_blocks(root, found, problems):
     file in problems[n]: a syntax error costs its own exercise, not the file's other ones."""
     for rel in sorted({f for f, _, _ in found.values()}):
         path = Path(root) / rel
-        text = path.read_bytes().decode("utf-8")
+        try:
+            text = read_regular(root, rel).decode("utf-8")    # never written through a link
+        except (FileNotFoundError, ValueError) as error:
+            problems.update({n: f"the handout's {error}" for n, (f, _, _) in found.items() if f == rel})
+            continue
         where = {n: begin for n, _, _, begin, _ in find_blocks(text, rel)}
         good = {}
         for n in sorted(n for n, (f, _, _) in found.items() if f == rel and n in where):
@@ -393,9 +404,15 @@ def project_files(root, exclude=None):
             dirs[:] = [d for d in dirs if d not in CACHES and not (here == root and d in OUTPUTS)]
             files += [(here / name).relative_to(root).as_posix() for name in names]
         files.sort()
+    # A folder below the top that holds a chapter file is a copy of the project (a hand-in folder
+    # kept inside it, a student's copy, a handout): its files are not ours, nor its markers.
+    chapters = {ex["file"] for ex in EXERCISES.values()}
+    copies = tuple(sorted({f.rsplit("/", 1)[0] + "/" for f in files if "/" in f and f.rsplit("/", 1)[1] in chapters}))
     keep = []
     for f in files:
         if any(f == t or (t.endswith("/") and f.startswith(t)) for t in TEACHER_ONLY):
+            continue
+        if f.startswith(copies):
             continue
         if exclude and (root / f).resolve().is_relative_to(exclude):
             continue
@@ -446,16 +463,16 @@ def make_handout(root, out, force=False, only=(), with_results=False, quiet=Fals
             sys.exit(f"{GRADER}: {out} has no {GRADER}, so it is not a handout; not deleting it")
         shutil.rmtree(out)
     blanked = {}
-    for rel in project_files(root, exclude=out):
-        if not handed_out(rel, with_results):
-            continue
+    shipped = [rel for rel in project_files(root, exclude=out) if handed_out(rel, with_results)]
+    for rel in shipped:
         src, dst = root / rel, out / rel
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(src, dst)                        # keeps modes: .ci/run stays executable
         if rel.endswith(".md") and not with_results:
             text = src.read_bytes().decode("utf-8")
-            if ANSWER_BEGIN in text:
-                dst.write_bytes(strip_answers(text, rel).encode("utf-8"))
+            handout_text = handout_markdown(strip_answers(text, rel), rel, shipped)
+            if handout_text != text:
+                dst.write_bytes(handout_text.encode("utf-8"))
         if not rel.endswith(".py"):
             continue
         text = src.read_bytes().decode("utf-8")       # bytes: line endings stay as they are
@@ -649,6 +666,160 @@ def _where(report):
 
 
 # ----------------------------------------------------------------------------------------------
+# The sandbox.  A submission's tests run its student's code, so they run in bubblewrap (bwrap, the
+# Debian package bubblewrap, which `make grade` installs): in namespaces of their own, as the
+# user nobody (within its user namespace, without capabilities; outside it, the grader's own
+# user: what it can reach is decided by what is mounted), with no network, a private /tmp, a pid
+# namespace that dies with the run (a forked `setsid` process too), an environment cleared to the
+# few variables below, and of the file system only the system and Python read-only, the data
+# read-only, the run's plan and log, and the submission's own work copy.  The instructor's
+# project, the other submissions, the hand-in folder, $HOME, /work and the grader's temp folders
+# are not there to read or write.  The limits of each pytest process: its address space, its
+# processes (Linux does not hold root to that one), the size of a file it writes, the size of
+# its /tmp; a test's message is cut to MESSAGE characters when read back.  Where bwrap is missing
+# or cannot make its namespaces (not Linux, a container without user namespaces), the tests run
+# unsandboxed after a loud warning.  A student's own check (grade_here: the grader's own folder)
+# runs unsandboxed: it is the student's code on the student's machine.
+
+SANDBOX_MEMORY = 8 << 30        # bytes of address space (a MiniLM teacher and torch take ~3 GB)
+SANDBOX_PROCESSES = 512         # processes and threads, beyond those the grader's user runs now
+SANDBOX_FILE = 256 << 20        # bytes of one file written (pytest's output and log included)
+SANDBOX_TMP = 1 << 30           # bytes of the private /tmp, which lives in memory
+MESSAGE = 4000                  # characters kept of a test's message: its start and its end
+NOBODY = "65534"
+NAMESPACES = ["--unshare-all", "--die-with-parent", "--new-session", "--uid", NOBODY, "--gid", NOBODY]
+# The only variables of the grader's environment the tests see (the grader's own, e.g. a
+# secret, never reach a student's code or feedback).
+PASSED_ON = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "DATA_DIR", "NLTK_DATA",
+             "CLASSROOM_PLAN", "PYTHONDONTWRITEBYTECODE")
+# Set inside the sandbox before pytest starts (the limits are the sandboxed process's own).
+LIMITS = ("import json, os, resource, sys\n"
+          "for name, value in json.loads(sys.argv[1]).items():\n"
+          "    resource.setrlimit(getattr(resource, name), (value, value))\n"
+          "os.execv(sys.executable, [sys.executable, *sys.argv[2:]])\n")
+UNSANDBOXED = """
+*** WARNING: grading WITHOUT a sandbox: {why}.
+*** Each submission's code runs as you, in your environment, with your files in reach: a student
+*** can read the solutions (your project folder, /proc/<pid>/cwd), change other submissions and
+*** their grades, the CSV and your files, read your environment variables into the feedback,
+*** kill the grader or leave processes running after it, use the network.  Grade on Linux with
+*** bubblewrap (apt-get install bubblewrap) to run each submission in its own sandbox.
+"""
+_sandbox = {}
+
+
+def sandbox_problem():
+    """Why no sandbox can run here, '' when bwrap works (tried once per process)."""
+    if "problem" not in _sandbox:
+        if not sys.platform.startswith("linux"):
+            problem = f"{sys.platform} is not Linux (bubblewrap needs Linux namespaces)"
+        elif not shutil.which("bwrap"):
+            problem = "bwrap is not installed (Debian, Ubuntu: apt-get install bubblewrap)"
+        else:
+            done = subprocess.run(["bwrap", *system_mounts(), *NAMESPACES, "--", "true"],
+                                  capture_output=True, text=True)
+            problem = "" if done.returncode == 0 else f"bwrap cannot run here ({done.stderr.strip()[-300:]})"
+        _sandbox["problem"] = problem
+    return _sandbox["problem"]
+
+
+def warn_unsandboxed():
+    """The warning, loud and once per process."""
+    if not _sandbox.get("warned"):
+        _sandbox["warned"] = True
+        print(UNSANDBOXED.format(why=sandbox_problem()), file=sys.stderr, flush=True)
+
+
+def system_mounts():
+    """bwrap's arguments for the system, read-only: /usr, /etc and their links (/bin -> usr/bin),
+    /dev, /proc of the sandbox's own pid namespace, a private /tmp, and Python with its packages
+    wherever they live (a pyenv in $HOME, a .venv in the project: only those folders of it)."""
+    args = []
+    for top in ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+        if os.path.islink(top):
+            args += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            args += ["--ro-bind", top, top]
+    args += ["--ro-bind-try", "/sys", "/sys", "--dev", "/dev", "--proc", "/proc"]
+    if "sized" not in _sandbox:                 # bwrap 0.8 and later can cap a tmpfs (in memory)
+        _sandbox["sized"] = "--size" in subprocess.run(["bwrap", "--help"], capture_output=True, text=True).stdout
+    args += [*(["--size", str(SANDBOX_TMP)] if _sandbox["sized"] else []), "--tmpfs", "/tmp"]
+    # Python's own folders and its packages' only: sys.path also holds the folder the grader
+    # was started in, which may be the instructor's project or hold the hand-in folder.
+    python = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable))}
+    python |= {p for p in sys.path if os.path.basename(p) in ("site-packages", "dist-packages") and os.path.isdir(p)}
+    for folder in sorted(python):
+        if not folder.startswith(("/usr/", "/etc/")):
+            args += ["--ro-bind", folder, folder]
+    return args
+
+
+def user_processes():
+    """How many processes and threads the grader's user runs now: RLIMIT_NPROC counts them all."""
+    uid, count = os.getuid(), 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if os.stat(f"/proc/{pid}").st_uid == uid:
+                count += len(os.listdir(f"/proc/{pid}/task"))
+        except OSError:
+            continue
+    return count
+
+
+def sandboxed(command, root, env, writable):
+    """command (a python command line) as it runs in the sandbox in root, with env its whole
+    environment, and the files `writable` (the run's log) bound read-write beside the read-only
+    plan.  Each --bind comes after the /tmp it may lie in."""
+    root = str(Path(root).resolve())
+    args = ["bwrap", *system_mounts(), *NAMESPACES]
+    for name in ("DATA_DIR", "NLTK_DATA"):
+        if env.get(name) and os.path.isdir(env[name]):
+            args += ["--ro-bind", env[name], env[name]]
+    args += ["--ro-bind", env["CLASSROOM_PLAN"], env["CLASSROOM_PLAN"]]
+    for path in writable:
+        args += ["--bind", str(path), str(path)]
+    args += ["--bind", root, root, "--chdir", root, "--clearenv"]
+    path = f"{os.path.dirname(command[0])}:/usr/local/bin:/usr/bin:/bin"
+    variables = {"PATH": path, "HOME": "/tmp", "LC_ALL": "C.UTF-8",
+                 **{k: v for k, v in env.items() if k in PASSED_ON}}
+    for name, value in variables.items():
+        args += ["--setenv", name, value]
+    limits = {"RLIMIT_AS": SANDBOX_MEMORY, "RLIMIT_FSIZE": SANDBOX_FILE,
+              "RLIMIT_NPROC": user_processes() + SANDBOX_PROCESSES}
+    return [*args, "--", command[0], "-c", LIMITS, json.dumps(limits), *command[1:]]
+
+
+def cut(text, limit=MESSAGE):
+    """text, or its start and end when longer than limit characters (a 3 MB message is a cheat
+    or a runaway print; its feedback file stays small)."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit * 3 // 4]}\n... ({len(text) - limit} characters left out) ...\n{text[-limit // 4:]}"
+
+
+CHAPTER_BYTES = 4 << 20         # a chapter file is some 50 KB; a larger one is not read
+
+
+def read_regular(folder, rel):
+    """The bytes of folder/rel, which must be a regular file: a symbolic link anywhere in rel
+    (to /proc/self/cwd/models.py, the grader's own solutions, say), a folder, a pipe or a device
+    where the file belongs raises ValueError naming it; a missing one FileNotFoundError."""
+    path = Path(folder)
+    for part in Path(rel).parts:
+        path = path / part
+        if path.is_symlink():
+            raise ValueError(f"{rel}: a symbolic link (to {os.readlink(path)}), not a file; not used")
+    if not path.exists():
+        raise FileNotFoundError(path)
+    if not path.is_file():
+        kind = "a folder" if path.is_dir() else "not a regular file"
+        raise ValueError(f"{rel}: {kind} where the file belongs; not used")
+    if path.stat().st_size > CHAPTER_BYTES:
+        raise ValueError(f"{rel}: {path.stat().st_size} bytes, more than a chapter's {CHAPTER_BYTES}; not used")
+    return path.read_bytes()
+
+
+# ----------------------------------------------------------------------------------------------
 # Running the tests: one pytest process, restarted after a test that had to be killed.
 
 BAD = ("failed", "error", "timeout", "crashed")
@@ -656,14 +827,21 @@ RANK = {"passed": 0, "skipped": 1, "blocked": 1, **{o: 2 for o in BAD}}
 STALL = 300        # seconds without a word from pytest outside any test: it hangs, stop it
 
 
-def run_tests(root, args, own, together, order, select_all=False, timeout=TIMEOUT, env=None, wall=None):
+def run_tests(root, args, own, together, order, select_all=False, timeout=TIMEOUT, env=None, wall=None,
+              sandbox=None):
     """Run pytest on args in root with this file as its plugin: {nodeid: (outcome, message,
     where)}, and the tail of pytest's output.  own: {test: exercise}; together: {test: needs};
     order: the tests to run first, in that order.  The alarm stops a test after `timeout`
     seconds of CPU time.  One that survives it for `wall` seconds on the clock (a loop that
     sleeps, or swallows the alarm) is killed with its process and recorded as timed out, and
-    the run goes on without it."""
+    the run goes on without it.  sandbox: run pytest in the sandbox (above); by default
+    everywhere but in the grader's own folder, where a student checks their own work."""
     wall = 3 * timeout + 30 if wall is None else wall
+    if sandbox is None:
+        sandbox = Path(root).resolve() != HERE
+    if sandbox and sandbox_problem():
+        warn_unsandboxed()
+        sandbox = False
     results, failing = {}, set()
     # One thread: the tests' models are tiny, and torch's worker threads, which spin while they
     # wait for each other, turn a busy machine's contention into minutes of CPU time (a test of
@@ -673,6 +851,10 @@ def run_tests(root, args, own, together, order, select_all=False, timeout=TIMEOU
         log, plan, output = Path(tmp) / "log.jsonl", Path(tmp) / "plan.json", Path(tmp) / "pytest.out"
         env["CLASSROOM_PLAN"] = str(plan)
         command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", PLUGIN, *args]
+        if sandbox:
+            log.touch()                                 # bound into the sandbox: it must exist
+            plan.touch()
+            command = sandboxed(command, root, env, writable=[log])
         position = 0
         while True:
             plan.write_text(json.dumps({"log": str(log), "timeout": timeout, "own": own, "together": together,
@@ -692,7 +874,8 @@ def run_tests(root, args, own, together, order, select_all=False, timeout=TIMEOU
                     elif event["event"] == "finish":
                         running = None
                     else:
-                        record(results, event["nodeid"], event["outcome"], event["message"], event["where"])
+                        record(results, event["nodeid"], event["outcome"], cut(event["message"]),
+                               cut(event["where"], 300))
                         if event["outcome"] in BAD and _base(event["nodeid"]) in own:
                             failing.add(own[_base(event["nodeid"])])
                 if ended:
@@ -714,7 +897,9 @@ def run_tests(root, args, own, together, order, select_all=False, timeout=TIMEOU
                                                     "(os._exit, or a crash in C code?)", "")
             if _base(running) in own:
                 failing.add(own[_base(running)])
-        tail = output.read_text(encoding="utf-8", errors="replace")[-3000:]
+        with open(output, "rb") as f:                   # its end only: it may be huge
+            f.seek(max(0, output.stat().st_size - 12000))
+            tail = f.read().decode("utf-8", errors="replace")[-3000:]
     return results, tail
 
 
@@ -992,58 +1177,362 @@ def find_project(folder):
     return folder
 
 
+SUBMISSION_TIME = 15 * 60         # seconds of the clock one submission may take in all, by default
+UNPACKED = 50 * 2 ** 20           # bytes a hand-in .zip may unpack to
+MAX_POINTS = "max points"         # the CSV's first row under its header: what each column can earn
+
+
 def grade_submissions(submissions, out=None, feedback_dir=None, numbers=(), instructor=HERE, hidden=None,
-                      timeout=TIMEOUT, quiet=False):
-    """Grade each submission folder; write grades.csv (one row each: points per exercise, total,
-    problems) and feedback_dir/<name>.txt.  Returns {name: rows}."""
+                      timeout=TIMEOUT, quiet=False, jobs=1, regrade=(), cap=SUBMISSION_TIME, skipped=()):
+    """Grade each submission (a folder, or a .zip graded under its stem), `jobs` at a time, each
+    in its own work folder.  out: grades.csv, a max-points row, then a row per submission (points
+    per exercise, total, problems, points per test), each written as it finishes, in the
+    submissions' order at the end; beside it grades.json (the commit and the tests' hash, the
+    skipped entries, identical blocks).  An out of the same commit and tests is resumed: its
+    submissions are kept unless named in regrade.  Returns {name: rows} of those graded."""
     instructor = Path(instructor).resolve()
     numbers = sorted(numbers or EXERCISES)
     hidden_dir = Path(hidden) if hidden else instructor / HIDDEN
     hidden = hidden_tests(hidden_dir) if hidden_dir.is_dir() else {}
-    own, together, order = plan_for(numbers, hidden, own_only=False)
+    plan = plan_for(numbers, hidden, own_only=False)
     data = data_dir(instructor)
     env = {"DATA_DIR": str(data)} if data.is_dir() else {}
-    graded, csv_rows = {}, []
+    skipped, named = list(skipped), {}
+    for submission in map(Path, submissions):
+        name = submission.stem if submission.suffix.lower() == ".zip" and submission.is_file() else submission.name
+        if name in named or name == MAX_POINTS:
+            skipped.append((submission.name, f"a second submission named {name!r}: rename it"))
+            continue
+        named[name] = submission
+    empty = score({}, numbers, hidden)
+    header = ["submission", *(f"exercise {n}" for n in numbers), "total", "problems",
+              *(f"{r['key']}: {test_column(e)}" for r in empty for e in r["tests"])]
+    graded, t0 = {}, time.time()
     with tempfile.TemporaryDirectory(prefix="classroom-grade-") as tmp:
         base = make_handout(instructor, Path(tmp) / "handout", only=numbers, quiet=True)
         if hidden:
             shutil.copytree(hidden_dir, base / HIDDEN, ignore=shutil.ignore_patterns("__pycache__"))
-        for submission in map(Path, submissions):
-            t0, name = time.time(), submission.name
-            work = Path(tmp) / "work"
-            shutil.copytree(base, work, symlinks=True)
-            found, problems = read_blocks(find_project(submission), {n: EXERCISES[n]["file"] for n in numbers})
-            paste_blocks(work, found, problems)
-            results, tail = run_tests(work, files_of(order, work), own, together, order, timeout=timeout, env=env)
-            shutil.rmtree(work)
-            rows = score(results, numbers, hidden)
-            graded[name] = rows
-            earned, points = sum(r["earned"] for r in rows), sum(r["points"] for r in rows)
-            notes = [f"exercise {n}: {problems[n]}" for n in sorted(problems)]
-            notes += [f"exercise {r['key']}: {e['test'].split('::')[-1]} timed out" for r in rows for e in r["tests"]
-                      if e.get("outcome") == "timeout"]
-            if not results:
-                notes.append("pytest ran no test: " + tail.strip().splitlines()[-1] if tail.strip() else "pytest ran no test")
-            csv_rows.append([name, *(fmt(r["earned"]) for r in rows), fmt(earned), "; ".join(notes)])
-            text = (f"{name}: {fmt(earned)}/{fmt(points)} points\n\n{table(rows)}\n"
-                    + feedback(rows, problems) + "\n")
-            if feedback_dir:
-                Path(feedback_dir).mkdir(parents=True, exist_ok=True)
-                (Path(feedback_dir) / f"{name}.txt").write_text(text, encoding="utf-8")
-            if quiet:
-                continue
-            if len(submissions) == 1 and not out:
-                print(text)
-            print(f"{name}: {fmt(earned)}/{fmt(points)} ({time.time() - t0:.0f} s)"
-                  + (f"; {len(notes)} problem(s)" if notes else ""))
+        key = {"commit": commit_of(instructor), "tests": tests_hash(base), "exercises": numbers}
+        kept, blocks = previous_grades(out, key, header) if out else ({}, {})
+        unknown = sorted(set(regrade) - set(named))
+        if unknown:
+            raise ValueError(f"--regrade {' '.join(unknown)}: no such submission among {len(named)}")
+        kept = {name: row for name, row in kept.items() if name not in regrade}
+        todo = [name for name in named if name not in kept]
+        top = sheet_row(MAX_POINTS, empty, "", points=True)
+        sheet = open_sheet(out, header, [top, *kept.values()]) if out else None
+        if out and not quiet and kept:
+            print(f"{out}: {len(kept)} submission(s) already graded, kept; grading {len(todo)}")
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            futures = {pool.submit(grade_one, named[name], Path(tmp) / f"work-{i}", base, numbers, plan, hidden,
+                                   timeout, env, cap): name for i, name in enumerate(todo)}
+            for future in as_completed(futures):
+                name = futures[future]
+                rows, problems, notes, found, seconds = future.result()
+                graded[name], blocks[name] = rows, found
+                earned, points = sum(r["earned"] for r in rows), sum(r["points"] for r in rows)
+                if sheet:
+                    kept[name] = sheet_row(name, rows, "; ".join(notes))
+                    sheet.writerow(kept[name])
+                    sheet.file.flush()
+                    write_sidecar(out, key, blocks, skipped)
+                text = f"{name}: {fmt(earned)}/{fmt(points)} points\n\n{table(rows)}\n"
+                text += feedback(rows, problems) + "\n"
+                if notes and not problems and not rows_ran(rows):
+                    text += "\n" + "\n".join(notes) + "\n"
+                if feedback_dir:
+                    Path(feedback_dir).mkdir(parents=True, exist_ok=True)
+                    (Path(feedback_dir) / f"{name}.txt").write_text(text, encoding="utf-8")
+                if quiet:
+                    continue
+                if len(named) == 1 and not out:
+                    print(text)
+                print(f"{name}: {fmt(earned)}/{fmt(points)} ({seconds:.0f} s)"
+                      + (f"; {len(notes)} problem(s)" if notes else ""), flush=True)
+    identical = identical_blocks(blocks)
     if out:
-        with open(out, "w", newline="", encoding="utf-8") as f:
-            writer = csv.writer(f)
-            writer.writerow(["submission", *(f"exercise {n}" for n in numbers), "total", "problems"])
-            writer.writerows(csv_rows)
-        if not quiet:
-            print(f"{out}: {len(csv_rows)} submission(s)" + (f"; feedback in {feedback_dir}" if feedback_dir else ""))
+        sheet.file.close()
+        order = [name for name in named if name in kept] + [name for name in kept if name not in named]
+        rewrite_sheet(out, header, [top, *(kept[n] for n in order)])
+        write_sidecar(out, key, blocks, skipped, identical)
+    if not quiet:
+        report_end(out, feedback_dir, len(graded), time.time() - t0, skipped, identical)
     return graded
+
+
+# ----------------------------------------------------------------------------------------------
+# A class of submissions: one submission graded (never raising), a hand-in folder's entries and
+# its zips, the CSV written row by row and resumed, identical blocks.
+
+def grade_one(source, work, base, numbers, plan, hidden, timeout, env, cap):
+    """One submission graded in its own work folder: (rows, problems {n: why its block was not
+    used}, notes for the CSV, {n: hash of its normalized block}, seconds).  Whatever goes wrong
+    (a zip refused, a folder that cannot be read) is its own row: 0 points, the error in notes."""
+    t0 = time.monotonic()
+    own, together, order = plan
+    unpacked = work.with_name(work.name + "-zip")
+    try:
+        folder = unpack(source, unpacked) if Path(source).is_file() else Path(source)
+        found, problems = read_blocks(find_project(folder), {n: EXERCISES[n]["file"] for n in numbers})
+        blocks = {n: block_hash(body) for n, (_, body, _) in found.items() if block_hash(body)}
+        shutil.copytree(base, work, symlinks=True)
+        paste_blocks(work, found, problems)
+        (results, tail), stopped = capped(cap, work, lambda: run_tests(work, files_of(order, work), own, together,
+                                                                        order, timeout=timeout, env=env))
+        notes = [f"exercise {n}: {problems[n]}" for n in sorted(problems)]
+        if stopped:
+            crashed = [t for t, r in results.items() if r[0] == "crashed"]
+            if crashed:
+                results[crashed[-1]] = ("timeout", f"stopped: the submission ran past its {cap:g} s", "")
+            for name in order:
+                if not cases_of(results, name):
+                    results[name] = ("timeout", f"not run: the submission ran past its {cap:g} s", "")
+            notes.append(f"stopped after {cap:g} s (the submission's time cap): the tests not run count as timed out")
+        rows = score(results, numbers, hidden)
+        notes += [f"exercise {r['key']}: {e['test'].split('::')[-1]} timed out" for r in rows for e in r["tests"]
+                  if e.get("outcome") == "timeout" and not e["message"].startswith("not run")]
+        if not results:
+            notes.append("pytest ran no test: " + tail.strip().splitlines()[-1] if tail.strip() else "pytest ran no test")
+    except Exception as error:                      # one bad submission never stops the class's grading
+        rows, problems, blocks = score({}, numbers, hidden), {}, {}
+        notes = [f"not graded: {type(error).__name__}: {error}"]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(unpacked, ignore_errors=True)
+    return rows, problems, notes, blocks, time.monotonic() - t0
+
+
+def rows_ran(rows):
+    return any(e["status"] != "not run" for r in rows for e in r["tests"])
+
+
+def capped(seconds, work, call):
+    """(call(), whether it was stopped): call runs pytest in work; once `seconds` have passed on
+    the clock, every process of ours working in work is killed with its group until call returns
+    (run_tests records the test that was running as crashed, and restarts none that had not
+    begun a test).  Linux's /proc finds them; elsewhere there is no cap."""
+    done, fired = threading.Event(), []
+
+    def stop():
+        if done.wait(seconds):
+            return
+        fired.append(True)
+        while not done.wait(0.2):
+            for pid, group in processes_in(work):
+                try:
+                    if group == pid:                # its own session (start_new_session): all of it
+                        os.killpg(group, signal.SIGKILL)
+                    else:
+                        os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
+    threading.Thread(target=stop, daemon=True).start()
+    try:
+        value = call()
+    finally:
+        done.set()
+    return value, bool(fired)
+
+
+def processes_in(folder):
+    """(pid, process group) of this process's children whose working folder is folder."""
+    folder, found = Path(folder).resolve(), []
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = entry.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == os.getpid() and Path(os.readlink(entry.parent / "cwd")).resolve() == folder:
+                found.append((int(entry.parent.name), int(fields[2])))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+def unpack(archive, folder, limit=UNPACKED):
+    """A hand-in .zip unpacked into folder, member by member, refused (ValueError naming the
+    member) if one has an absolute path or '..', is a link, or all of them unpack to more than
+    limit bytes (a zip's sizes can lie: the bytes are counted as they come)."""
+    archive, folder, total = Path(archive), Path(folder), 0
+    folder.mkdir(parents=True)
+    with zipfile.ZipFile(archive) as z:
+        for info in z.infolist():
+            name = info.filename.replace("\\", "/")
+            if name.startswith("/") or re.match(r"[A-Za-z]:", name) or ".." in name.split("/"):
+                raise ValueError(f"{archive.name}: member {info.filename!r} is outside the folder "
+                                 f"(an absolute path or '..'); not unpacked")
+            if stat.S_ISLNK(info.external_attr >> 16):
+                raise ValueError(f"{archive.name}: member {info.filename!r} is a link; not unpacked")
+            target = folder / name
+            if info.is_dir():
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with z.open(info) as src, open(target, "wb") as dst:
+                while chunk := src.read(2 ** 20):
+                    total += len(chunk)
+                    if total > limit:
+                        raise ValueError(f"{archive.name}: unpacks to more than {limit / 2 ** 20:g} MB; not unpacked")
+                    dst.write(chunk)
+    return folder
+
+
+def hand_ins(folder, exclude=()):
+    """A hand-in folder's entries to grade (folders and .zip files, an LMS's download) and
+    [(entry, why not)] for every other one, so that nothing is skipped silently.  exclude: the
+    grading's own outputs, if they lie in it."""
+    exclude = {Path(p).resolve() for p in exclude}
+    graded, skipped = [], []
+    for path in sorted(Path(folder).iterdir()):
+        if path.resolve() in exclude:
+            continue
+        if path.name.startswith("."):
+            skipped.append((path.name, "a hidden entry (its name starts with a dot)"))
+        elif path.is_symlink():
+            skipped.append((path.name, "a link; hand in the folder itself"))
+        elif path.is_dir() or (path.is_file() and path.suffix.lower() == ".zip"):
+            graded.append(path)
+        else:
+            skipped.append((path.name, "neither a folder nor a .zip"))
+    return graded, skipped
+
+
+def test_column(e):
+    """A test's column in the CSV: its name, and for an end-to-end test, the exercise's share."""
+    name = e["test"].split("::")[-1]
+    return f"end to end {name}" if e["kind"] == "together" else (f"hidden {name}" if e["kind"] == "hidden" else name)
+
+
+def sheet_row(name, rows, notes, points=False):
+    """A CSV row: name, each exercise's points, the total, the notes, each test's points (earned,
+    or with points=True what it can earn)."""
+    value = "points" if points else "earned"
+    return [name, *(fmt(r[value]) for r in rows), fmt(sum(r[value] for r in rows)), notes,
+            *(fmt(e[value] if points else e.get("earned", 0.0)) for r in rows for e in r["tests"])]
+
+
+def commit_of(folder):
+    done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True, text=True)
+    return done.stdout.strip() if done.returncode == 0 else "none (not a git checkout)"
+
+
+def tests_hash(handout):
+    """sha256 of the tests a grading runs: every file under the handout's tests/ (hidden ones
+    included), with its path."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in (Path(handout) / "tests").rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(path.relative_to(handout).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def sidecar(out):
+    return Path(out).with_suffix(".json")
+
+
+def previous_grades(out, key, header):
+    """The rows of an earlier grading into out ({name: row}) and its blocks' hashes, if it was
+    made with the same commit, tests and exercises; a ValueError naming both if not."""
+    out = Path(out)
+    if not out.exists():
+        return {}, {}
+    side = sidecar(out)
+    if not side.exists():
+        raise ValueError(f"{out} exists but {side} does not, so what it was graded with is unknown: "
+                         f"delete it or grade into another --out")
+    old = json.loads(side.read_text(encoding="utf-8"))
+    if {k: old.get(k) for k in key} != key:
+        raise ValueError(f"{out} was graded with commit {old.get('commit')}, tests {old.get('tests')}, exercises "
+                         f"{old.get('exercises')}; this grading has commit {key['commit']}, tests {key['tests']}, "
+                         f"exercises {key['exercises']}: grade into another --out, or delete it to grade anew")
+    with open(out, newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    if not rows or rows[0] != header:
+        raise ValueError(f"{out}: its columns are not this grading's; grade into another --out")
+    return {row[0]: row for row in rows[1:] if row and row[0] != MAX_POINTS}, dict(old.get("blocks", {}))
+
+
+class Sheet:
+    def __init__(self, file):
+        self.file, self.writerow = file, csv.writer(file).writerow
+
+
+def open_sheet(out, header, rows):
+    """The CSV rewritten with its header and rows, left open to add a row as each submission finishes."""
+    rewrite_sheet(out, header, rows)
+    return Sheet(open(out, "a", newline="", encoding="utf-8"))
+
+
+def rewrite_sheet(out, header, rows):
+    part = Path(str(out) + ".part")
+    with open(part, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([header, *rows])
+    os.replace(part, out)
+
+
+def write_sidecar(out, key, blocks, skipped, identical=None):
+    record = {**key, "skipped": [{"entry": e, "why": why} for e, why in skipped], "blocks": blocks}
+    if identical is not None:
+        record["identical_blocks"] = identical
+    part = Path(str(sidecar(out)) + ".part")
+    part.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+    os.replace(part, sidecar(out))
+
+
+def block_hash(body):
+    """A block's code with comments, blank lines and indentation left out, hashed; '' for a blank
+    block (the handout's raise NotImplementedError, or nothing)."""
+    code = [line.strip() for line in body if line.strip() and not line.strip().startswith("#")]
+    if not code or (len(code) == 1 and code[0].startswith("raise NotImplementedError(")):
+        return ""
+    return hashlib.sha256("\n".join(code).encode("utf-8")).hexdigest()[:16]
+
+
+def identical_blocks(blocks):
+    """{exercise: [[names], ...]}: the submissions whose blocks for an exercise are the same code
+    (comments and layout aside) -- a hint for the instructor, not a verdict."""
+    groups = {}
+    for name, found in blocks.items():
+        for n, digest in found.items():
+            groups.setdefault(int(n), {}).setdefault(digest, []).append(name)
+    return {n: sorted(sorted(names) for names in by.values() if len(names) > 1)
+            for n, by in sorted(groups.items()) if any(len(names) > 1 for names in by.values())}
+
+
+def report_end(out, feedback_dir, count, seconds, skipped, identical):
+    if out:
+        print(f"{out}: {count} submission(s) graded in {seconds:.0f} s; {sidecar(out)}: the commit, the tests' hash"
+              + (f"; feedback in {feedback_dir}" if feedback_dir else ""))
+    if skipped:
+        print(f"skipped, not graded ({len(skipped)}):")
+        for entry, why in skipped:
+            print(f"  {entry}: {why}")
+    for n, groups in identical.items():
+        for names in groups:
+            print(f"identical blocks for exercise {n} (a hint, not a verdict): {', '.join(names)}")
+
+
+# Links and generated blocks of the Markdown pages: the handout ships no results/ nor experiments/.
+GENERATED = re.compile(r"^(<!-- (\w+):begin -->\n).*?^(<!-- \2:end -->)$", re.M | re.S)
+LINK = re.compile(r"(!?)\[([^\]\n]*)\]\(([^)\s]+)\)")
+
+
+def handout_markdown(text, rel, shipped):
+    """A Markdown page as handed out: each generated block (<!-- name:begin --> ... end) says how
+    to fill it, and a relative link to a file the handout does not ship keeps its text only (an
+    image is dropped)."""
+    text = GENERATED.sub(lambda m: m[1] + "*Written from your own runs: run `make sst2`, then `make readme`, "
+                                          "to fill this.*\n" + m[3], text)
+    folders = {f.rsplit("/", i)[0] for f in shipped for i in range(1, f.count("/") + 1)}
+
+    def resolve(m):
+        target = m[3].split("#")[0]
+        if not target or re.match(r"[a-z][a-z0-9+.-]*:", target, re.I):
+            return m[0]
+        path = posixpath.normpath(posixpath.join(posixpath.dirname(rel), target)).rstrip("/")
+        if path in shipped or path in folders or path == ".":
+            return m[0]
+        return "" if m[1] else m[2]
+
+    return LINK.sub(resolve, text)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1068,6 +1557,11 @@ def main(argv=None):
     c.add_argument("--only", nargs="+", type=int, default=(), help="grade only these exercises")
     c.add_argument("--hidden", default=None, help=f"hidden tests (default: {HIDDEN}/ of this project)")
     c.add_argument("--timeout", type=float, default=TIMEOUT, help="seconds a test may run (default %(default)s)")
+    c.add_argument("-j", "--jobs", type=int, default=1, help="submissions graded at once (default %(default)s)")
+    c.add_argument("--submission-timeout", type=float, default=SUBMISSION_TIME,
+                   help="seconds of the clock one submission may take in all (default %(default)g)")
+    c.add_argument("--regrade", nargs="+", default=(), metavar="NAME",
+                   help="grade these submissions again; the others already in --out are kept")
     c = sub.add_parser("solve", help="paste a project's marked blocks into a handout's")
     c.add_argument("--from", dest="source", default=str(HERE))
     c.add_argument("--to", dest="target", required=True)
@@ -1082,18 +1576,21 @@ def main(argv=None):
         elif args.cmd == "grade" and (args.submission or args.submissions):
             if args.exercises:
                 sys.exit(f"{GRADER}: with submissions, choose the exercises with --only")
-            folders = list(args.submission)
+            folders, skipped = list(args.submission), []
+            out = args.out or ("grades.csv" if args.submissions else None)
+            feedback_dir = args.feedback or (Path(out).parent / "feedback" if out else None)
             if args.submissions:
                 folder = Path(args.submissions)
                 if not folder.is_dir():
                     sys.exit(f"{GRADER}: {folder} is not a folder of submissions")
-                folders += sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
-            missing = [f for f in folders if not Path(f).is_dir()]
+                outputs = [p for p in (out, out and sidecar(out), feedback_dir) if p]
+                entries, skipped = hand_ins(folder, exclude=outputs)
+                folders += entries
+            missing = [f for f in folders if not Path(f).exists()]
             if missing or not folders:
                 sys.exit(f"{GRADER}: no submission folder {missing or args.submissions}")
-            out = args.out or ("grades.csv" if args.submissions else None)
-            feedback_dir = args.feedback or (Path(out).parent / "feedback" if out else None)
-            grade_submissions(folders, out, feedback_dir, args.only, HERE, args.hidden, args.timeout)
+            grade_submissions(folders, out, feedback_dir, args.only, HERE, args.hidden, args.timeout,
+                              jobs=args.jobs, regrade=args.regrade, cap=args.submission_timeout, skipped=skipped)
         elif args.cmd == "grade":
             if args.only:
                 sys.exit(f"{GRADER}: --only chooses the exercises of submissions; here, name them: grade 1 6")

@@ -174,7 +174,8 @@ def test_handout_is_the_project_with_the_bodies_blanked(handout):
     for rel in files:
         ours, theirs = (ROOT / rel).read_bytes(), (handout / rel).read_bytes()
         if rel.endswith(".md"):
-            assert classroom.strip_answers(ours.decode(), rel) == theirs.decode(), rel
+            handed = classroom.handout_markdown(classroom.strip_answers(ours.decode(), rel), rel, files)
+            assert handed == theirs.decode(), rel
             continue
         if not rel.endswith(".py"):
             assert ours == theirs, rel
@@ -327,7 +328,9 @@ def test_a_batch_of_submissions_earns_what_its_blocks_earn(handout, tmp_path, mi
                 "--timeout", "10"], tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     table = list(csv.reader(grades.open()))
-    assert table[0] == ["submission", *(f"exercise {n}" for n in every), "total", "problems"]
+    assert table[0][:11] == ["submission", *(f"exercise {n}" for n in every), "total", "problems"]
+    assert table[1][0] == "max points"
+    table = [row[:11] for row in table[:1] + table[2:]]        # the exercises' columns, not the tests'
     got = {row[0]: {n: float(x) for n, x in zip(every, row[1:-2])} for row in table[1:]}
     assert got == expected, done.stdout
     for row in table[1:]:
@@ -414,3 +417,291 @@ def test_solutions_pasted_back_pass_make_test(handout):
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert " passed" in done.stdout and "failed" not in done.stdout
+
+
+# A class of 100 (#29) ---------------------------------------------------------------------------
+
+def test_a_hand_in_folder_inside_the_project_is_not_part_of_it(tmp_path):
+    """A copy of the project kept inside it (a hand-in folder, a student's copy) is neither
+    listed nor read for markers, in a git checkout (untracked files) or a plain folder."""
+    marked = "def f():\n    # BEGIN EXERCISE 5: x\n    return 1\n    # END EXERCISE 5\n"
+    for kind in ("git", "plain"):
+        root = tmp_path / kind
+        (root / "handins" / "alice").mkdir(parents=True)
+        (root / "augment.py").write_text(marked)
+        (root / "handins" / "alice" / "augment.py").write_text(marked)
+        (root / "handins" / "alice" / "notes.txt").write_text("mine\n")
+        if kind == "git":
+            subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+            subprocess.run(["git", "add", "augment.py"], cwd=root, check=True)
+        assert classroom.project_files(root) == ["augment.py"], kind
+        assert classroom.all_blocks(root) == {5: ("augment.py", "x")}, kind
+
+
+LINK = re.compile(r"!?\[[^\]\n]*\]\(([^)\s]+)\)")
+
+
+def test_the_handouts_pages_have_no_results_and_no_broken_links(handout):
+    """README.md and docs/*.md of the handout: every relative link resolves in the handout, and
+    the blocks `make readme` writes from our runs say how to fill them instead of our figures."""
+    pages = [handout / "README.md", *sorted((handout / "docs").glob("*.md"))]
+    assert len(pages) > 3
+    generated = 0
+    for page in pages:
+        text = page.read_text()
+        for target in LINK.findall(text):
+            path = target.split("#")[0]
+            if path and not re.match(r"[a-z]+:", path):
+                assert (page.parent / path).exists(), f"{page.relative_to(handout)}: {target} does not resolve"
+        for name, body in re.findall(r"<!-- (\w+):begin -->\n(.*?)<!-- \1:end -->", text, re.S):
+            generated += 1
+            assert body.strip() == "*Written from your own runs: run `make sst2`, then `make readme`, to fill this.*"
+    assert generated >= 3
+    ours = (ROOT / "README.md").read_text()
+    assert "](results/" in ours and "](results/" not in (handout / "README.md").read_text()
+    assert "| SST-2 |" in ours and "| SST-2 |" not in (handout / "README.md").read_text()
+
+
+def zipped(path, members):
+    """A zip of members {name: text, or None for a link}."""
+    import stat
+    import zipfile
+    with zipfile.ZipFile(path, "w") as z:
+        for name, text in members.items():
+            if text is None:
+                info = zipfile.ZipInfo(name)
+                info.external_attr = (stat.S_IFLNK | 0o777) << 16
+                z.writestr(info, "/etc/passwd")
+            else:
+                z.writestr(name, text)
+    return path
+
+
+@pytest.mark.parametrize("members, error", [
+    ({"../up.py": "x"}, "outside the folder"), ({"/etc/abs.py": "x"}, "outside the folder"),
+    ({"a/../../b.py": "x"}, "outside the folder"), ({"models.py": None}, "is a link"),
+    ({"big.txt": "x" * 3000}, "more than"),
+])
+def test_an_unsafe_zip_is_refused(tmp_path, members, error):
+    archive = zipped(tmp_path / "s.zip", {"ok.py": "y", **members})
+    with pytest.raises(ValueError, match=error):
+        classroom.unpack(archive, tmp_path / "out", limit=2000)
+    assert not (tmp_path / "up.py").exists() and not (tmp_path / "b.py").exists()
+    folder = classroom.unpack(zipped(tmp_path / "fine.zip", {"p/models.py": "y"}), tmp_path / "fine", limit=2000)
+    assert (folder / "p" / "models.py").read_text() == "y" and classroom.find_project(folder) == folder / "p"
+
+
+def test_every_entry_of_a_hand_in_folder_is_graded_or_named(tmp_path):
+    (tmp_path / "alice").mkdir()
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "bob.ZIP").write_bytes(b"")
+    (tmp_path / "notes.pdf").write_bytes(b"")
+    (tmp_path / "grades.csv").write_text("")
+    (tmp_path / "carol").symlink_to(tmp_path / "alice")
+    graded, skipped = classroom.hand_ins(tmp_path, exclude=[tmp_path / "grades.csv"])
+    assert [p.name for p in graded] == ["alice", "bob.ZIP"]
+    assert [entry for entry, _ in skipped] == [".git", "carol", "notes.pdf"]
+
+
+def class_rows(path):
+    table = list(csv.reader(path.open()))
+    return table[0], table[1], {row[0]: row for row in table[2:]}, [row[0] for row in table[2:]]
+
+
+def test_a_class_graded_in_parallel_row_by_row_and_resumed(handout, tmp_path):
+    """Exercise 4 only, two at a time: folders and zips graded under their stems in the
+    submissions' order, a refused zip and an archive that is no zip get their own rows (0 points,
+    the error), every other entry is named; a max-points row and per-test columns; identical
+    blocks named; a second run grades nothing, --regrade one student regrades only that one, and
+    a CSV of other tests is refused, naming both."""
+    handins, every = tmp_path / "handins", list(classroom.EXERCISES)
+    submission(handout, handins / "b_solved", [4])
+    submission(handout, handins / "d_blank")
+    copy = submission(handout, tmp_path / "c", [4])
+    shutil.make_archive(str(handins / "a_zipped"), "zip", tmp_path, "c")        # one level inside
+    zipped(handins / "e_unsafe.zip", {"../models.py": "x"})
+    (handins / "f_broken.zip").write_text("not a zip")
+    (handins / "readme.txt").write_text("hello")
+    (handins / ".DS_Store").mkdir()
+    assert copy.is_dir()
+    grades = tmp_path / "grades.csv"
+    command = [str(GRADER), "grade", "--submissions", str(handins), "--out", str(grades), "--only", "4", "-j", "2"]
+    done = run(command, tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    header, top, rows, order = class_rows(grades)
+    assert header[:4] == ["submission", "exercise 4", "total", "problems"]
+    assert header[4:] == ["4: test_siamese_features_by_hand", "4: end to end test_siamese_student_features_and_padding"]
+    assert top == ["max points", "6", "6", "", "5", "1"]
+    assert order == ["a_zipped", "b_solved", "d_blank", "e_unsafe", "f_broken"]
+    assert rows["a_zipped"][1:3] == rows["b_solved"][1:3] == ["6", "6"] and rows["b_solved"][4:] == ["5", "1"]
+    assert rows["d_blank"][1:3] == ["0", "0"]
+    assert rows["e_unsafe"][1:4] == ["0", "0", "not graded: ValueError: e_unsafe.zip: member '../models.py' is "
+                                               "outside the folder (an absolute path or '..'); not unpacked"]
+    assert rows["f_broken"][1] == "0" and "not graded: BadZipFile" in rows["f_broken"][3]
+    assert "skipped, not graded (2):\n  .DS_Store: a hidden entry" in done.stdout
+    assert "  readme.txt: neither a folder nor a .zip" in done.stdout
+    assert "identical blocks for exercise 4 (a hint, not a verdict): a_zipped, b_solved" in done.stdout
+    side = json.loads(grades.with_suffix(".json").read_text())
+    assert side["identical_blocks"] == {"4": [["a_zipped", "b_solved"]]} and len(side["tests"]) == 16
+    assert side["commit"] == subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
+                                            text=True).stdout.strip()
+    first = grades.read_text()
+
+    done = run(command, tmp_path)                               # resumed: nothing left to grade
+    assert done.returncode == 0 and "5 submission(s) already graded, kept; grading 0" in done.stdout, done.stdout
+    assert grades.read_text() == first
+    solve_b = handins / "d_blank"                               # d solves it: regrade d only
+    shutil.rmtree(solve_b)
+    submission(handout, solve_b, [4])
+    done = run(command + ["--regrade", "d_blank"], tmp_path)
+    assert done.returncode == 0 and "kept; grading 1" in done.stdout and "\nd_blank: 6/6" in done.stdout, done.stdout
+    header, _, rows, order = class_rows(grades)
+    assert order == ["a_zipped", "b_solved", "d_blank", "e_unsafe", "f_broken"] and rows["d_blank"][1] == "6"
+    side["tests"] = "0123456789abcdef"
+    grades.with_suffix(".json").write_text(json.dumps(side))
+    done = run(command, tmp_path)
+    assert done.returncode != 0 and "tests 0123456789abcdef" in done.stderr and "this grading has commit" in done.stderr
+    assert len(class_rows(grades)[2]) == 5                      # left as it was
+
+
+LOOPING = '''    while True:
+        h1 = h1 + 0
+'''
+
+
+def test_a_submission_past_its_time_cap_is_stopped(handout, tmp_path):
+    """A loop that the test's CPU limit (60 s here) would stop late is stopped by the
+    submission's cap (10 s on the clock): its tests count as timed out, the row says why."""
+    def loop(folder):
+        blank = '    raise NotImplementedError("Exercise 4:'
+        replace(folder / "models.py", blank, LOOPING + blank)
+
+    import time
+    folder = submission(handout, tmp_path / "looping", edit=loop)
+    t0 = time.monotonic()
+    graded = classroom.grade_submissions([folder], out=tmp_path / "g.csv", numbers=[4], timeout=60, quiet=True, cap=10)
+    assert time.monotonic() - t0 < 50
+    (row,) = graded["looping"]
+    assert row["earned"] == 0 and all(e["status"] == "failed" and e["outcome"] == "timeout" for e in row["tests"])
+    assert "stopped after 10 s (the submission's time cap)" in class_rows(tmp_path / "g.csv")[2]["looping"][3]
+    assert classroom.processes_in(tmp_path) == []
+
+
+# The sandbox (#29)
+
+import hashlib  # noqa: E402  (this section's own imports: the helpers of #29 each add their tests here)
+import io  # noqa: E402
+import time  # noqa: E402
+
+NO_SANDBOX = classroom.sandbox_problem()
+needs_sandbox = pytest.mark.skipif(bool(NO_SANDBOX), reason=f"no sandbox here: {NO_SANDBOX}")
+BLANK_4 = '    raise NotImplementedError("Exercise 4:'
+
+# Each cheat is put before the blank body of exercise 4 (siamese_features), which then raises:
+# its honest content earns nothing.
+SNOOP = '''    import glob, re
+    for path in [{solutions!r}, *glob.glob("/proc/*/cwd/models.py")]:
+        try:
+            text = open(path).read()
+        except OSError:
+            continue
+        block = re.search(r"EXERCISE 4: .*?\\n(.*?)\\n *# END EXERCISE 4", text, re.S).group(1)
+        if "torch.cat" in block and "glob" not in block:
+            return eval(block.strip().removeprefix("return "))
+'''
+ENVIRON = '''    raise AssertionError(repr(dict(__import__("os").environ)))
+'''
+KILL = '''    import os
+    os.kill(os.getppid(), 9)
+'''
+LATER = '''    import subprocess, sys
+    code = ("import time\\nfor _ in range(500):\\n  try: done = 'zz_blank' in open({csv!r}).read()\\n"
+            "  except OSError: done = False\\n  if done: break\\n  time.sleep(0.2)\\nfor p in {targets!r}:\\n"
+            "  try: open(p, 'w').write('cheated')\\n  except OSError: pass")
+    subprocess.Popen(["setsid", sys.executable, "-c", code])
+'''
+OVERWRITE = '''    import glob
+    for path in [*{targets!r}, *glob.glob("/tmp/classroom-*/**/classroom/grader.py", recursive=True)]:
+        try:
+            text = open(path).read().replace({blank!r}, "    return torch.cat([h1, h2, h1 * h2, (h1 - h2).abs()], dim=-1)  #")
+            open(path, "w").write(text + "\\nimport pytest\\n" + {hook!r})
+        except OSError:
+            pass
+'''
+BIG = '''    raise AssertionError("x" * 3_000_000)
+'''
+
+
+def read_or_empty(path):
+    try:
+        return path.read_bytes()
+    except OSError:                                 # a process that ended meanwhile
+        return b""
+
+
+def checksums(folder):
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file() and "__pycache__" not in p.parts}
+
+
+@needs_sandbox
+def test_cheats_in_the_sandbox_earn_nothing_and_touch_nothing(handout, tmp_path):
+    """A batch of cheating blocks graded by a copy of the instructor's project: reading its solutions
+    through /proc or by their path, printing the grader's environment, killing the grader, a
+    setsid process that writes later, overwriting a classmate's block, the base handout's grader
+    and the instructor's files, links and folders where the chapter files belong, a 3 MB message.
+    Each earns what its honest content earns (nothing); the others' grades, the instructor's folder,
+    the hand-in folder and the CSV stay as they are; no secret reaches a feedback file."""
+    teacher, handins, grades = tmp_path / "teacher", tmp_path / "handins", tmp_path / "grades.csv"
+    for rel in classroom.project_files(ROOT):
+        (teacher / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / rel, teacher / rel)
+    if SHARED.is_dir():
+        (tmp_path / "shared").symlink_to(SHARED, target_is_directory=True)
+    planted = [str(handins / "planted.txt"), str(teacher / "planted.txt"), str(grades)]
+
+    def cheat(text):
+        return lambda folder: replace(folder / "models.py", BLANK_4, text + BLANK_4)
+
+    def link(folder):
+        (folder / "models.py").unlink()
+        (folder / "models.py").symlink_to("/proc/self/cwd/models.py")
+
+    def folder_instead(folder):
+        (folder / "models.py").unlink()
+        (folder / "models.py").mkdir()
+
+    cheats = {
+        "a_kill": cheat(KILL), "b_later": cheat(LATER.format(csv=str(grades), targets=planted)),
+        "c_overwrite": cheat(OVERWRITE.format(targets=[str(handins / "zz_blank" / "models.py"), str(teacher / "models.py")],
+                                              blank=BLANK_4, hook=CHEAT)),
+        "d_snoop": cheat(SNOOP.format(solutions=str(teacher / "models.py"))), "e_environ": cheat(ENVIRON),
+        "f_big": cheat(BIG), "g_link": link, "h_folder": folder_instead}
+    for name, edit in cheats.items():
+        submission(handout, handins / name, edit=edit)
+    submission(handout, handins / "solved", [4])
+    submission(handout, handins / "zz_blank")
+    before, handed_in = checksums(teacher), checksums(handins)
+
+    env = dict(os.environ, DEMO_SECRET="hunter2-do-not-leak", PYTHONDONTWRITEBYTECODE="1")
+    done = run([str(teacher / "classroom" / "grader.py"), "grade", "--submissions", str(handins), "--out", str(grades),
+                "--only", "4", "--timeout", "20"], teacher, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    csv_text = grades.read_text()
+    time.sleep(2)                                   # the setsid process, if alive, writes once the CSV is done
+    assert grades.read_text() == csv_text and "cheated" not in csv_text
+    assert not [p for p in Path("/proc").glob("[0-9]*/cmdline") if b"'cheated'" in read_or_empty(p)]
+    assert not any(Path(p).exists() for p in planted[:2])
+    assert checksums(teacher) == before and checksums(handins) == handed_in
+
+    rows = {row["submission"]: row for row in csv.DictReader(io.StringIO(csv_text))}
+    got = {name: float(rows[name]["exercise 4"]) for name in [*cheats, "solved", "zz_blank"]}
+    assert got == {**dict.fromkeys(cheats, 0.0), "solved": classroom.possible(4), "zz_blank": 0.0}, done.stdout
+    assert "exercise 4: models.py: a symbolic link (to /proc/self/cwd/models.py)" in rows["g_link"]["problems"]
+    assert "exercise 4: models.py: a folder where the file belongs" in rows["h_folder"]["problems"]
+
+    feedback = {p.stem: p.read_text() for p in (tmp_path / "feedback").glob("*.txt")}
+    assert "hunter2" not in done.stdout + done.stderr + csv_text + "".join(feedback.values())
+    assert "'HOME': '/tmp'" in feedback["e_environ"]          # the environment it saw: the sandbox's
+    assert len((tmp_path / "feedback" / "f_big.txt").read_bytes()) < 64_000
+    assert "characters left out" in feedback["f_big"]
