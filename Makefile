@@ -111,7 +111,7 @@ LAUNCH := $(if $(filter-out 1,$(NPROC) $(NNODES)),$(PY) -m torch.distributed.run
 DATA := $(if $(DATA_DIR),--data-dir $(DATA_DIR),)
 TASKS := sst2 mrpc rte qqp mnli
 
-.PHONY: $(TASKS) quick seeds sweep test bench readme clean assignment grade CHECK
+.PHONY: $(TASKS) quick seeds sweep test bench readme clean assignment grade validate CHECK
 CHECK:                           # a prerequisite that is always out of date: the steps always run
 .SECONDARY:                      # keep every intermediate file: they are the checkpoints
 
@@ -265,3 +265,9 @@ grade:
 	@$(PY) -c "" 2>/dev/null || { echo "make grade: no $(PY) yet; make test installs what the tests need" >&2; exit 1; }
 	$(if $(SUBMISSIONS),$(install_bwrap))
 	$(PY) -m classroom.grader grade $(if $(SUBMISSIONS),--submissions $(SUBMISSIONS) --out $(GRADES) -j $(J) $(if $(ONLY),--only $(ONLY),) $(if $(REGRADE),--regrade $(REGRADE),),$(ONLY))
+
+# `make validate` grades this folder exactly as the instructor will (only the marked blocks, in a
+# fresh copy of the handout, the same sandbox, limits and points) and names the code outside the
+# blocks, which is not graded.  ONLY="1 6": only those exercises.
+validate:
+	$(PY) -m classroom.grader validate $(ONLY)

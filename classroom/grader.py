@@ -456,6 +456,8 @@ def make_handout(root, out, force=False, only=(), with_results=False, quiet=Fals
     data/)."""
     root, out = Path(root).resolve(), Path(out).resolve()
     all_blocks(root)                                  # stops at a broken or doubled marker
+    if (root / HIDDEN).is_dir() and not quiet:        # (grading checks the hidden tests it is given)
+        check_hidden(root, root / HIDDEN)             # a hidden test the reference fails is refused
     if out.exists():
         if not force:
             sys.exit(f"{GRADER}: {out} exists; delete it or pass --force (make assignment FORCE=1)")
@@ -1127,6 +1129,38 @@ def hidden_tests(folder):
     return table_
 
 
+def check_hidden(root, folder, env=None, timeout=TIMEOUT):
+    """Refuse hidden tests that the reference solution fails: the hidden tests of folder run once
+    on a copy of the instructor's project in root (its own solved blocks), before anyone is
+    graded, so that a hidden test with a bug cannot charge every correct student.  Returns the
+    table of hidden_tests(folder); raises ValueError naming each failing test and its message."""
+    table_ = hidden_tests(folder)
+    if not table_:
+        return table_
+    with tempfile.TemporaryDirectory(prefix="classroom-reference-") as tmp:
+        reference = Path(tmp) / "reference"
+        for rel in project_files(root):
+            (reference / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(Path(root) / rel, reference / rel)
+        shutil.copytree(folder, reference / HIDDEN, ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True)
+        own = {name: n for name, (n, _, _) in table_.items()}
+        data = data_dir(root)
+        env = {**({"DATA_DIR": str(data)} if data.is_dir() else {}), **(env or {})}
+        results, tail = run_tests(reference, files_of(table_, reference), own, {}, list(table_),
+                                  timeout=timeout, env=env, sandbox=False)
+    failing = []
+    for name in table_:
+        cases = cases_of(results, name) or {name: ("error", why_missing(results, name), "")}
+        failing += [f"  {case}: {outcome}{f' at {where}' if where else ''}:\n"
+                    + indent(message.strip() or "(no message)", "    ", limit=20)
+                    for case, (outcome, message, where) in cases.items() if outcome in BAD]
+    if failing:
+        why = "" if results else "\n" + indent(tail, "    ", limit=20)    # pytest ran nothing: its words
+        raise ValueError(f"{folder}: the reference solution ({root}) fails {many(len(failing), 'hidden test')}, "
+                         f"refused before grading anyone (fix the test, or the solution):\n" + "\n".join(failing) + why)
+    return table_
+
+
 def plan_for(numbers, hidden, own_only):
     own = {name: n for n in numbers for name in own_tests(n, hidden)}
     together = {} if own_only else {name: list(needs) for name, (_, needs, _) in TOGETHER.items()
@@ -1193,7 +1227,7 @@ def grade_submissions(submissions, out=None, feedback_dir=None, numbers=(), inst
     instructor = Path(instructor).resolve()
     numbers = sorted(numbers or EXERCISES)
     hidden_dir = Path(hidden) if hidden else instructor / HIDDEN
-    hidden = hidden_tests(hidden_dir) if hidden_dir.is_dir() else {}
+    hidden = check_hidden(instructor, hidden_dir, timeout=timeout) if hidden_dir.is_dir() else {}
     plan = plan_for(numbers, hidden, own_only=False)
     data = data_dir(instructor)
     env = {"DATA_DIR": str(data)} if data.is_dir() else {}
@@ -1510,6 +1544,102 @@ def report_end(out, feedback_dir, count, seconds, skipped, identical):
             print(f"identical blocks for exercise {n} (a hint, not a verdict): {', '.join(names)}")
 
 
+# ----------------------------------------------------------------------------------------------
+# The student's check (`validate`): the folder graded as the instructor will grade it, its blocks
+# pasted into the handout as handed out, and the code outside the blocks named as unused.
+
+RECORD = "classroom/handout.json"     # in a handout: each chapter file as handed out (blanked)
+
+
+def record_handout(out):
+    """Write RECORD into the handout in out: each chapter file's sha256 and text as handed out,
+    so that validate grades with the handout's code outside the blocks, not the student's."""
+    files = {}
+    for rel in sorted({ex["file"] for ex in EXERCISES.values()}):
+        text = (Path(out) / rel).read_bytes().decode("utf-8")
+        files[rel] = {"sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(), "text": text}
+    (Path(out) / RECORD).write_text(json.dumps({"files": files}, indent=1) + "\n", encoding="utf-8")
+
+
+def outside_lines(text, rel):
+    """(1-based line number, line) of text's lines outside the bodies of its well-formed blocks
+    (their markers included): the lines a grading takes from the handout, never the student's."""
+    blocks, _ = scan(text, rel, loose=True)
+    inside = {i for *_, begin, end in blocks for i in range(begin + 1, end)}
+    return [(i + 1, line) for i, line in enumerate(text.splitlines()) if i not in inside]
+
+
+def unused_lines(folder, record):
+    """[message] naming, in each chapter file of folder whose blanked text is not the handout's
+    (its sha256 in record), the lines outside the blocks that differ from the handout's."""
+    import difflib
+    found = []
+    for rel, handed in record["files"].items():
+        try:
+            text = read_regular(folder, rel).decode("utf-8")
+        except (OSError, ValueError):               # missing, a link, not UTF-8: the grading names it
+            continue
+        try:
+            same = hashlib.sha256(blank(text, rel).encode("utf-8")).hexdigest() == handed["sha256"]
+        except ValueError:                           # a broken marker: blank refuses the file
+            same = False
+        if same:
+            continue
+        mine, theirs = outside_lines(text, rel), outside_lines(handed["text"], rel)
+        matcher = difflib.SequenceMatcher(None, [l for _, l in theirs], [l for _, l in mine], autojunk=False)
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+            if tag == "equal":
+                continue
+            if j2 > j1:
+                span = f"{mine[j1][0]}" + (f"-{mine[j2 - 1][0]}" if j2 - j1 > 1 else "")
+                first = next((line.strip() for _, line in mine[j1:j2] if line.strip()), "")
+                found.append(f"{rel}:{span}: outside the exercise blocks and not the handout's "
+                             f"({first[:60]!r}): not graded; the instructor grades the handout's lines here")
+            else:
+                after = mine[j1 - 1][0] if j1 else 0
+                found.append(f"{rel}:{after}: the handout's lines {theirs[i1][0]}-{theirs[i2 - 1][0]} are "
+                             f"missing after this line: the instructor grades with them")
+    return found
+
+
+def validate(folder=HERE, numbers=(), timeout=TIMEOUT):
+    """Grade folder exactly as the instructor will (grade_submissions, the folder its one
+    submission): only its marked blocks, pasted into the handout as handed out (RECORD), in the
+    same sandbox, limits and points; then name the code outside the blocks that differs from the
+    handout's, which is not graded.  True when every exercise passed."""
+    folder = Path(folder).resolve()
+    path = folder / RECORD
+    record = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    saved = os.environ.get("DATA_DIR")
+    os.environ["DATA_DIR"] = str(data_dir(folder))   # the instructor copy below lies in a temporary folder
+    try:
+        with tempfile.TemporaryDirectory(prefix="classroom-validate-") as tmp:
+            instructor = folder
+            if record:
+                instructor = Path(tmp) / folder.name
+                for rel in project_files(folder):
+                    (instructor / rel).parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(folder / rel, instructor / rel)
+                for rel, handed in record["files"].items():
+                    if hashlib.sha256(handed["text"].encode("utf-8")).hexdigest() != handed["sha256"]:
+                        raise ValueError(f"{path}: the text of {rel} does not match its sha256 (edited?)")
+                    (instructor / rel).write_bytes(handed["text"].encode("utf-8"))
+            graded = grade_submissions([folder], numbers=numbers, instructor=instructor, timeout=timeout)
+    finally:
+        if saved is None:
+            os.environ.pop("DATA_DIR", None)
+        else:
+            os.environ["DATA_DIR"] = saved
+    unused = unused_lines(folder, record) if record else []
+    if unused:
+        print("code outside the exercise blocks, not graded (the instructor reads only the blocks):")
+        print("\n".join(f"  {line}" for line in unused))
+    elif not record:
+        print(f"no {RECORD}: the code outside the blocks is this folder's own (the instructor's project)")
+    rows = next(iter(graded.values()))
+    return all(r["ok"] for r in rows)
+
+
 # Links and generated blocks of the Markdown pages: the handout ships no results/ nor experiments/.
 GENERATED = re.compile(r"^(<!-- (\w+):begin -->\n).*?^(<!-- \2:end -->)$", re.M | re.S)
 LINK = re.compile(r"(!?)\[([^\]\n]*)\]\(([^)\s]+)\)")
@@ -1562,6 +1692,10 @@ def main(argv=None):
                    help="seconds of the clock one submission may take in all (default %(default)g)")
     c.add_argument("--regrade", nargs="+", default=(), metavar="NAME",
                    help="grade these submissions again; the others already in --out are kept")
+    c = sub.add_parser("validate", help="grade this folder exactly as the instructor will; name the code "
+                                        "outside the blocks, which is not graded (exit 0 only if all passed)")
+    c.add_argument("exercises", nargs="*", type=int, help="only these exercises (as grade --only)")
+    c.add_argument("--timeout", type=float, default=TIMEOUT, help="seconds a test may run (default %(default)s)")
     c = sub.add_parser("solve", help="paste a project's marked blocks into a handout's")
     c.add_argument("--from", dest="source", default=str(HERE))
     c.add_argument("--to", dest="target", required=True)
@@ -1572,7 +1706,7 @@ def main(argv=None):
         sys.exit(f"{GRADER}: no exercise {unknown}; there are {sorted(EXERCISES)}")
     try:
         if args.cmd == "handout":
-            make_handout(HERE, args.out, args.force, args.only, args.with_results)
+            record_handout(make_handout(HERE, args.out, args.force, args.only, args.with_results))
         elif args.cmd == "grade" and (args.submission or args.submissions):
             if args.exercises:
                 sys.exit(f"{GRADER}: with submissions, choose the exercises with --only")
@@ -1595,6 +1729,8 @@ def main(argv=None):
             if args.only:
                 sys.exit(f"{GRADER}: --only chooses the exercises of submissions; here, name them: grade 1 6")
             sys.exit(0 if grade_here(HERE, args.exercises, args.json, args.timeout) else 1)
+        elif args.cmd == "validate":
+            sys.exit(0 if validate(HERE, args.exercises, args.timeout) else 1)
         else:
             sys.exit(0 if solve(args.source, args.target) else 1)
     except ValueError as error:                     # our own files' markers or hidden tests: say where

@@ -164,7 +164,7 @@ def outside_blocks(text):
 
 def test_handout_is_the_project_with_the_bodies_blanked(handout):
     files = [f for f in classroom.project_files(ROOT) if classroom.handed_out(f)]
-    assert classroom.project_files(handout) == files
+    assert classroom.project_files(handout) == sorted(files + [classroom.RECORD])   # + the chapters as handed out
     assert {"classroom/__init__.py", "classroom/grader.py", "classroom/EXERCISES.md"} <= set(files)
     assert not {"tests/test_classroom.py", "tests/test_layout.py"} & set(files)
     assert not any(f.startswith(("results/", "experiments/")) for f in files)
@@ -705,3 +705,114 @@ def test_cheats_in_the_sandbox_earn_nothing_and_touch_nothing(handout, tmp_path)
     assert "'HOME': '/tmp'" in feedback["e_environ"]          # the environment it saw: the sandbox's
     assert len((tmp_path / "feedback" / "f_big.txt").read_bytes()) < 64_000
     assert "characters left out" in feedback["f_big"]
+
+
+# Hidden tests against the reference (#29) ------------------------------------------------------
+
+HIDDEN_TEST = ('import torch\nimport models\n\n'
+               'POINTS = {{"{name}": (4, 2, "equal sentences: the difference block")}}\n\n\n'
+               'def {name}():\n'
+               '    h = torch.randn(3, 5)\n'
+               '    assert torch.equal(models.siamese_features(h, h)[:, 15:], torch.{fill}(3, 5)), "{why}"\n')
+
+
+def hidden_folder(folder, buggy):
+    """A hidden-test folder: a correct test (the difference block of equal sentences is zero),
+    and with buggy one that asserts what the reference does not satisfy (it is one)."""
+    folder.mkdir(parents=True)
+    (folder / "test_hidden_siamese.py").write_text(HIDDEN_TEST.format(
+        name="test_features_of_equal_sentences", fill="zeros", why="not zero"))
+    if buggy:
+        (folder / "test_hidden_buggy.py").write_text(HIDDEN_TEST.format(
+            name="test_difference_is_one", fill="ones", why="the difference block is not one"))
+    return folder
+
+
+def test_a_hidden_test_the_reference_fails_is_refused_before_grading(tmp_path):
+    """The hidden tests run once on the instructor's project: one it fails is refused, named with
+    its message, and nobody is graded; a correct one is accepted."""
+    good = hidden_folder(tmp_path / "good", buggy=False)
+    assert classroom.check_hidden(ROOT, good) == classroom.hidden_tests(good)
+    bad = hidden_folder(tmp_path / "bad", buggy=True)
+    with pytest.raises(ValueError) as refused:
+        classroom.check_hidden(ROOT, bad)
+    assert "tests/hidden/test_hidden_buggy.py::test_difference_is_one: failed" in str(refused.value)
+    assert "the difference block is not one" in str(refused.value)
+    assert "test_features_of_equal_sentences" not in str(refused.value)
+
+    (tmp_path / "someone").mkdir()
+    grades = tmp_path / "grades.csv"
+    done = run(["-m", "classroom.grader", "grade", "--submission", str(tmp_path / "someone"), "--hidden", str(bad),
+                "--out", str(grades)], ROOT)
+    assert done.returncode != 0 and "test_hidden_buggy.py::test_difference_is_one" in done.stderr, done.stderr
+    assert not grades.exists()
+
+
+def test_make_assignment_refuses_a_hidden_test_the_reference_fails(tmp_path):
+    """`make assignment` (the handout command) in a project whose tests/hidden has a buggy test
+    stops, naming it, and writes no handout."""
+    teacher = tmp_path / "teacher"
+    for rel in classroom.project_files(ROOT):
+        (teacher / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / rel, teacher / rel)
+    hidden_folder(teacher / "tests" / "hidden", buggy=True)
+    done = run(["-m", "classroom.grader", "handout", "--out", str(tmp_path / "assignment")], teacher)
+    assert done.returncode != 0 and "test_hidden_buggy.py::test_difference_is_one" in done.stderr, done.stderr
+    assert not (tmp_path / "assignment").exists()
+
+
+# The student's check (#29)
+
+HELPER = "def _pair(h1, h2):\n    return torch.cat([h1, h2, h1 * h2, (h1 - h2).abs()], dim=-1)\n\n\n"
+
+
+@pytest.fixture(scope="module")
+def handout_4(tmp_path_factory):
+    """A handout of exercise 4 only (the others solved): the instructor's `grade --only 4`."""
+    return build(tmp_path_factory.mktemp("handout4"), "--only", "4")
+
+
+def both(folder, tmp_path):
+    """(validate's finished process, the instructor's feedback text) for folder, exercise 4."""
+    done = run(["-m", "classroom.grader", "validate", "4"], folder)
+    graded = classroom.grade_submissions([folder], feedback_dir=tmp_path / "feedback", numbers=[4], quiet=True)
+    return done, graded[folder.name][0], (tmp_path / "feedback" / f"{folder.name}.txt").read_text()
+
+
+def test_validate_gives_the_instructors_points(handout_4, tmp_path):
+    assert "sha256" in json.loads((handout_4 / classroom.RECORD).read_text())["files"]["models.py"]
+    folder = submission(handout_4, tmp_path / "solved", [4])
+    done, row, text = both(folder, tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert row["earned"] == classroom.possible(4) == 6
+    assert text in done.stdout and "solved: 6/6 points" in done.stdout
+    assert "code outside the exercise blocks" not in done.stdout
+
+
+def test_validate_a_helper_outside_the_block_is_not_graded(handout_4, tmp_path):
+    def helper(folder):
+        replace(folder / "models.py", "def siamese_features(h1, h2):", HELPER + "def siamese_features(h1, h2):")
+        replace(folder / "models.py", BLANK_4, "    return _pair(h1, h2)\n" + BLANK_4)
+
+    folder = submission(handout_4, tmp_path / "helper", edit=helper)
+    done, row, text = both(folder, tmp_path)
+    assert row["earned"] == 0 and done.returncode == 1
+    assert text in done.stdout and "helper: 0/6 points" in done.stdout
+    assert "NameError: name '_pair' is not defined" in done.stdout
+    line = folder.joinpath("models.py").read_text().splitlines().index("def _pair(h1, h2):") + 1
+    assert re.search(rf"models.py:\d+-\d+: outside the exercise blocks and not the handout's "
+                     rf"\('def _pair\(h1, h2\):'\): not graded", done.stdout), done.stdout
+    start, end = map(int, re.search(r"models.py:(\d+)-(\d+): outside", done.stdout).groups())
+    assert start <= line <= end
+
+
+def test_validate_reports_a_mistyped_marker_as_the_instructor(handout_4, tmp_path):
+    def mistype(folder):
+        replace(folder / "models.py", "    # END EXERCISE 4\n", "    # END EXERCISE4\n")
+
+    folder = submission(handout_4, tmp_path / "mistyped", [4], mistype)
+    done, row, text = both(folder, tmp_path)
+    assert row["earned"] == 0 and done.returncode == 1
+    assert text in done.stdout
+    assert re.search(r"models.py:\d+: malformed exercise marker '# END EXERCISE4'", done.stdout), done.stdout
+    assert re.search(r"models.py:\d+(-\d+)?: outside the exercise blocks and not the handout's", done.stdout)

@@ -47,6 +47,10 @@ def test_reference_ids_match_our_wordpiece(minilm_folder):
 
 
 def test_padding_does_not_change_bert():
+    """Two [PAD]s after a sentence do not change a random BERT's logits, while its real tokens
+    do: the logits read the [CLS] position, which sees the other words only through attention.
+    And attention by hand on a tiny input: softmax(q k^T / sqrt(d)) v over the real keys only
+    (so neither v itself nor a function of the padding alone passes)."""
     cfg = {"vocab_size": 50, "hidden_size": 16, "num_hidden_layers": 2, "num_attention_heads": 4,
            "intermediate_size": 32, "max_position_embeddings": 20, "type_vocab_size": 2}
     torch.manual_seed(0)
@@ -56,6 +60,17 @@ def test_padding_does_not_change_bert():
     short = bert(ids[:, :5], torch.zeros_like(ids[:, :5]), mask[:, :5])
     padded = bert(ids, torch.zeros_like(ids), mask)
     torch.testing.assert_close(short, padded)
+    other = torch.tensor([[1, 5, 8, 9, 2, 0, 0]])                # one real word changed
+    changed = bert(other, torch.zeros_like(other), mask)
+    assert (changed - padded).abs().max() > 1e-4, "the [CLS] logits do not depend on the other words"
+
+    q = torch.tensor([[[[1.0, 0.0], [0.0, 2.0], [1.0, 1.0]]]])      # [batch, heads, tokens, d]
+    k = torch.tensor([[[[1.0, 1.0], [2.0, 0.0], [0.0, 3.0]]]])
+    v = torch.tensor([[[[1.0, 2.0], [3.0, -1.0], [100.0, 100.0]]]])
+    real = torch.tensor([[True, True, False]])                      # the third token is a [PAD]
+    scores = q[0, 0] @ k[0, 0, :2].T / 2 ** 0.5                     # the two real keys only
+    expected = (scores.exp() / scores.exp().sum(-1, keepdim=True)) @ v[0, 0, :2]
+    torch.testing.assert_close(models.attention(q, k, v, real)[0, 0], expected)
 
 
 # --- the students ------------------------------------------------------------------------------
@@ -69,14 +84,19 @@ def make_student(pair=False, pooling="last", multichannel=True):
 
 @pytest.mark.parametrize("pooling", ["last", "max"])
 def test_student_padding_changes_nothing(pooling):
-    """A sentence alone and the same sentence padded inside a batch give the same logits."""
+    """A sentence alone and the same sentence padded inside a batch give the same logits; a
+    different sentence gives a different vector."""
     model = make_student(pooling=pooling)
     short = torch.tensor([[4, 9, 2]])
     batch = torch.tensor([[4, 9, 2, 0, 0, 0], [5, 6, 7, 8, 9, 10]])
     with torch.no_grad():
         alone = model(short, torch.tensor([3]))
         padded = model(batch, torch.tensor([3, 6]))
+        vectors = model.encode(torch.tensor([[4, 9, 2], [4, 11, 2]]), torch.tensor([3, 3]))
     torch.testing.assert_close(alone[0], padded[0])
+    # ... and the real words do change them: a middle word changed changes both directions' halves.
+    for half in (vectors[:, :5], vectors[:, 5:]):
+        assert (half[0] - half[1]).abs().max() > 1e-4, "the sentence vector does not depend on its words"
 
 
 def test_siamese_student_features_and_padding():
