@@ -80,8 +80,9 @@ EXERCISES = {
         "paper": "section 3, the teacher: BERT (Vaswani et al. 2017, Eq. 1)",
         "tests": {
             "tests/test_models.py::test_padding_does_not_change_bert":
-                (4, "two [PAD]s after a sentence do not change a random BERT's logits: a padded key "
-                    "gets zero weight"),
+                (4, "attention on a tiny input equals the hand computation; two [PAD]s after a "
+                    "sentence do not change a random BERT's logits (a padded key gets zero weight), "
+                    "and changing a real word does"),
             "tests/test_models.py::test_bert_matches_reference":
                 (8, "our BERT with MiniLM's weights gives Hugging Face's hidden states to 1e-4, on "
                     "sentences, then on pairs")}},
@@ -90,7 +91,7 @@ EXERCISES = {
         "tests": {
             "tests/test_models.py::test_student_padding_changes_nothing":
                 (4, "a sentence alone and padded beside a longer one gives the same logits (final "
-                    "states, then max-pooling)"),
+                    "states, then max-pooling), and a sentence's vector changes with its words"),
             "tests/test_models.py::test_student_equals_packed_bidirectional_lstm":
                 (6, "PyTorch's bidirectional LSTM over a packed batch, with your two LSTMs' weights, "
                     "gives the same sentence vectors")}},
@@ -527,7 +528,8 @@ def solve(source, target):
 # folder (which `python -m` puts on sys.path), with CLASSROOM_PLAN naming a JSON plan.  Plain
 # hook functions, so that importing this file needs no pytest; they act only when a plan is
 # given.  The plan says which tests to run in which order, which exercise each own test belongs
-# to, what each end-to-end test needs, the time limit and the log file.
+# to, what each end-to-end test needs, the time limit and the log file, and which exercises
+# fail their own tests or have timed out (a restarted pytest must go on skipping their tests).
 
 _run = {}
 
@@ -551,6 +553,7 @@ def pytest_configure(config):
         return
     _run.update(json.loads(Path(os.environ["CLASSROOM_PLAN"]).read_text(encoding="utf-8")))
     _run["failing"], _run["blocked"] = set(_run["failing"]), set()
+    _run["timed_out"], _run["passed_over"] = set(_run["timed_out"]), set()
     if _run.get("timeout") and hasattr(time, "pthread_getcpuclockid") and hasattr(signal, "pthread_kill"):
         signal.signal(signal.SIGUSR1, _expire)
         threading.Thread(target=_watch, args=(_run["timeout"],), daemon=True).start()
@@ -604,6 +607,11 @@ def pytest_runtest_setup(item):
         import pytest
         _run["blocked"].add(item.nodeid)
         pytest.skip(f"not run: {waiting_for(failing)}")
+    exercise = _run["own"].get(_base(item.nodeid))
+    if exercise in _run["timed_out"]:                  # one time limit per looping exercise, not one per test
+        import pytest
+        _run["passed_over"].add(item.nodeid)
+        pytest.skip(f"not run: an earlier test of exercise {exercise} timed out")
     if hasattr(time, "pthread_getcpuclockid"):
         _run["current"] = (item.nodeid, _cpu())
 
@@ -613,7 +621,7 @@ def pytest_runtest_logreport(report):
         return
     if report.nodeid in _run["blocked"]:
         outcome = "blocked"
-    elif report.failed and _run.get("expired") == report.nodeid:
+    elif report.nodeid in _run["passed_over"] or (report.failed and _run.get("expired") == report.nodeid):
         outcome = "timeout"
     elif report.failed and report.when != "call":
         outcome = "error"
@@ -622,6 +630,8 @@ def pytest_runtest_logreport(report):
     _log(event="result", nodeid=report.nodeid, outcome=outcome, message=_message(report), where=_where(report))
     if report.failed and _base(report.nodeid) in _run["own"]:
         _run["failing"].add(_run["own"][_base(report.nodeid)])
+    if outcome == "timeout" and _base(report.nodeid) in _run["own"]:
+        _run["timed_out"].add(_run["own"][_base(report.nodeid)])
 
 
 def pytest_runtest_logfinish(nodeid, location):
@@ -836,7 +846,9 @@ def run_tests(root, args, own, together, order, select_all=False, timeout=TIMEOU
     order: the tests to run first, in that order.  The alarm stops a test after `timeout`
     seconds of CPU time.  One that survives it for `wall` seconds on the clock (a loop that
     sleeps, or swallows the alarm) is killed with its process and recorded as timed out, and
-    the run goes on without it.  sandbox: run pytest in the sandbox (above); by default
+    the run goes on without it.  Once an own test of an exercise times out, its later own tests
+    are not run but recorded as timed out: a loop costs one time limit per exercise, not one per
+    test.  sandbox: run pytest in the sandbox (above); by default
     everywhere but in the grader's own folder, where a student checks their own work."""
     wall = 3 * timeout + 30 if wall is None else wall
     if sandbox is None:
@@ -844,7 +856,7 @@ def run_tests(root, args, own, together, order, select_all=False, timeout=TIMEOU
     if sandbox and sandbox_problem():
         warn_unsandboxed()
         sandbox = False
-    results, failing = {}, set()
+    results, failing, timed_out = {}, set(), set()
     # One thread: the tests' models are tiny, and torch's worker threads, which spin while they
     # wait for each other, turn a busy machine's contention into minutes of CPU time (a test of
     # 2 s took 60 on two shared cores) and would trip the time limit.
@@ -861,7 +873,8 @@ def run_tests(root, args, own, together, order, select_all=False, timeout=TIMEOU
         while True:
             plan.write_text(json.dumps({"log": str(log), "timeout": timeout, "own": own, "together": together,
                                         "order": order, "select_all": select_all, "done": sorted(results),
-                                        "failing": sorted(failing)}), encoding="utf-8")
+                                        "failing": sorted(failing), "timed_out": sorted(timed_out)}),
+                            encoding="utf-8")
             with open(output, "a", encoding="utf-8") as sink:
                 process = subprocess.Popen(command, cwd=root, env=env, stdout=sink, stderr=subprocess.STDOUT,
                                            start_new_session=os.name == "posix")
@@ -880,6 +893,8 @@ def run_tests(root, args, own, together, order, select_all=False, timeout=TIMEOU
                                cut(event["where"], 300))
                         if event["outcome"] in BAD and _base(event["nodeid"]) in own:
                             failing.add(own[_base(event["nodeid"])])
+                        if event["outcome"] == "timeout" and _base(event["nodeid"]) in own:
+                            timed_out.add(own[_base(event["nodeid"])])
                 if ended:
                     break
                 now = time.monotonic()
@@ -899,6 +914,8 @@ def run_tests(root, args, own, together, order, select_all=False, timeout=TIMEOU
                                                     "(os._exit, or a crash in C code?)", "")
             if _base(running) in own:
                 failing.add(own[_base(running)])
+                if killed:
+                    timed_out.add(own[_base(running)])
         with open(output, "rb") as f:                   # its end only: it may be huge
             f.seek(max(0, output.stat().st_size - 12000))
             tail = f.read().decode("utf-8", errors="replace")[-3000:]
@@ -1257,9 +1274,11 @@ def grade_submissions(submissions, out=None, feedback_dir=None, numbers=(), inst
         sheet = open_sheet(out, header, [top, *kept.values()]) if out else None
         if out and not quiet and kept:
             print(f"{out}: {len(kept)} submission(s) already graded, kept; grading {len(todo)}")
+        solutions, _ = read_blocks(instructor, {n: EXERCISES[n]["file"] for n in numbers})  # the chapters only
+        reference = {n: body for n, (_, body, _) in solutions.items()}      # to find who fails an end-to-end test
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             futures = {pool.submit(grade_one, named[name], Path(tmp) / f"work-{i}", base, numbers, plan, hidden,
-                                   timeout, env, cap): name for i, name in enumerate(todo)}
+                                   timeout, env, cap, reference): name for i, name in enumerate(todo)}
             for future in as_completed(futures):
                 name = futures[future]
                 rows, problems, notes, found, seconds = future.result()
@@ -1298,10 +1317,12 @@ def grade_submissions(submissions, out=None, feedback_dir=None, numbers=(), inst
 # A class of submissions: one submission graded (never raising), a hand-in folder's entries and
 # its zips, the CSV written row by row and resumed, identical blocks.
 
-def grade_one(source, work, base, numbers, plan, hidden, timeout, env, cap):
+def grade_one(source, work, base, numbers, plan, hidden, timeout, env, cap, reference=None):
     """One submission graded in its own work folder: (rows, problems {n: why its block was not
     used}, notes for the CSV, {n: hash of its normalized block}, seconds).  Whatever goes wrong
-    (a zip refused, a folder that cannot be read) is its own row: 0 points, the error in notes."""
+    (a zip refused, a folder that cannot be read) is its own row: 0 points, the error in notes.
+    reference: the instructor's blocks ({n: body lines}); with them a failing end-to-end test is
+    charged only to the exercises that make it fail (fair_attribution, below)."""
     t0 = time.monotonic()
     own, together, order = plan
     unpacked = work.with_name(work.name + "-zip")
@@ -1323,6 +1344,11 @@ def grade_one(source, work, base, numbers, plan, hidden, timeout, env, cap):
                     results[name] = ("timeout", f"not run: the submission ran past its {cap:g} s", "")
             notes.append(f"stopped after {cap:g} s (the submission's time cap): the tests not run count as timed out")
         rows = score(results, numbers, hidden)
+        if reference and not stopped:
+            def rerun(test, blocks):
+                return rerun_passes(test, blocks, problems, work.with_name(work.name + "-swap"), base, timeout, env,
+                                    cap - (time.monotonic() - t0))
+            fair_attribution(rows, found, problems, reference, rerun)
         notes += [f"exercise {r['key']}: {e['test'].split('::')[-1]} timed out" for r in rows for e in r["tests"]
                   if e.get("outcome") == "timeout" and not e["message"].startswith("not run")]
         if not results:
@@ -1334,6 +1360,58 @@ def grade_one(source, work, base, numbers, plan, hidden, timeout, env, cap):
         shutil.rmtree(work, ignore_errors=True)
         shutil.rmtree(unpacked, ignore_errors=True)
     return rows, problems, notes, blocks, time.monotonic() - t0
+
+
+def fair_attribution(rows, found, problems, reference, rerun):
+    """Charge each failing end-to-end test only to the exercises that make it fail.  It is
+    rerun with one of the student's blocks among its needs swapped for the reference's at a
+    time (only blocks that differ from the reference's, so at most len(needs) reruns): an
+    exercise is charged if its swap alone makes the test pass; when no single swap does, every
+    exercise whose block differs is.  The others keep their share (credited), and every row's
+    message names the charged exercises.  rows: score()'s, changed in place; found: the
+    student's blocks {n: (file, body, begin)}; rerun(test, blocks) -> whether test passes."""
+    differ = [n for n, (_, body, _) in sorted(found.items())
+              if n not in problems and n in reference and block_hash(body) != block_hash(reference[n])]
+    failed = {e["test"]: e["needs"] for r in rows for e in r["tests"]
+              if e["kind"] == "together" and e["status"] == "failed"}
+    for test, needs in failed.items():
+        candidates = [n for n in needs if n in differ]
+        if not candidates:                      # the reference's blocks fail it too: charged as it stands
+            continue
+        fixes = [n for n in candidates if rerun(test, {**found, n: (found[n][0], reference[n], found[n][2])})]
+        charged = fixes or candidates
+        which = f"exercise {charged[0]}" if len(charged) == 1 else f"exercises {', '.join(map(str, charged))}"
+        why = (f"fails because of {which}: with the reference's {which} it passes" if fixes else
+               f"fails because of {which} (no single one swapped for the reference's makes it pass)")
+        for r in rows:
+            for e in r["tests"]:
+                if e["test"] != test:
+                    continue
+                if r["key"] in charged:
+                    e["message"] = f"{why}\n{e['message']}"
+                else:
+                    e["earned"], e["status"], e["message"] = e["points"], "credited", f"{why}; not charged here"
+    for r in rows:
+        r["earned"] = sum(e["earned"] for e in r["tests"])
+        r["ok"] = abs(r["earned"] - r["points"]) < 1e-9
+        r["credited"] = sum(e["status"] == "credited" for e in r["tests"] if e["kind"] == "together")
+    return rows
+
+
+def rerun_passes(test, blocks, problems, work, base, timeout, env, seconds):
+    """Whether one test passes in a fresh copy of the handout with these blocks pasted in (those
+    that were not used, in problems, left out), within `seconds` on the clock."""
+    if seconds <= 0:
+        return False
+    try:
+        shutil.copytree(base, work, symlinks=True)
+        paste_blocks(work, {n: b for n, b in blocks.items() if n not in problems}, {})
+        (results, _), stopped = capped(seconds, work, lambda: run_tests(work, [test], {}, {}, [test],
+                                                                         timeout=timeout, env=env))
+        cases = cases_of(results, test)
+        return not stopped and bool(cases) and all(o == "passed" for o, _, _ in cases.values())
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def rows_ran(rows):

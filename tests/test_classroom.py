@@ -816,3 +816,60 @@ def test_validate_reports_a_mistyped_marker_as_the_instructor(handout_4, tmp_pat
     assert text in done.stdout
     assert re.search(r"models.py:\d+: malformed exercise marker '# END EXERCISE4'", done.stdout), done.stdout
     assert re.search(r"models.py:\d+(-\d+)?: outside the exercise blocks and not the handout's", done.stdout)
+
+
+# A timeout skips its exercise (#29)
+
+def test_a_timeout_skips_the_rest_of_its_exercise(handout, tmp_path):
+    """A loop in exercise 6 (Eq. 1's three alphas and the KL loss: four own cases) runs into the
+    time limit once; the exercise's later tests are not run but count as timed out, so the
+    submission costs one limit, not four."""
+    def loop(folder):
+        blank = '    raise NotImplementedError("Exercise 6:'
+        replace(folder / "distill.py", blank, "    while True:\n        pass\n" + blank)
+
+    import time
+    limit = 5                                   # seconds: pytest and torch take a few to start
+    folder = submission(handout, tmp_path / "looping", edit=loop)
+    t0 = time.monotonic()
+    graded = classroom.grade_submissions([folder], out=tmp_path / "g.csv", numbers=[6], timeout=limit, quiet=True)
+    seconds = time.monotonic() - t0
+    (row,) = graded["looping"]
+    cases = {case: result for e in row["tests"] if e["kind"] == "own" for case, result in e["cases"].items()}
+    assert len(cases) == 4 and all(outcome == "timeout" for outcome, _, _ in cases.values())
+    ran = [case for case, (_, message, _) in cases.items() if not message.startswith("not run")]
+    assert ran == ["tests/test_distill.py::test_loss_is_eq1[0.0]"], cases
+    assert f"time limit of {limit} s of CPU time" in cases[ran[0]][1]
+    assert all(message == "not run: an earlier test of exercise 6 timed out"
+               for case, (_, message, _) in cases.items() if case not in ran)
+    assert row["earned"] == 0 and all(e["status"] == "failed" for e in row["tests"] if e["kind"] == "own")
+    assert seconds < len(cases) * limit, seconds
+    assert "exercise 6: test_loss_is_eq1 timed out" in class_rows(tmp_path / "g.csv")[2]["looping"][3]
+
+
+# Fair attribution (#29)
+
+def test_fair_attribution_charges_the_exercise_that_fails_an_end_to_end_test(handout, tmp_path):
+    """A bug in exercise 6 that passes its own tests (Eq. 1's value right, its gradient cut off)
+    fails the end-to-end tests that train a student: rerun with the reference's exercise 6 they
+    pass, so exercise 6 alone loses its shares and exercises 3, 7 and 8 keep theirs."""
+    def no_gradient(folder):
+        replace(folder / "distill.py", "    if alpha == 0:\n        return soft\n",
+                "    if alpha == 0:\n        return soft.detach()\n")
+
+    numbers, every = [3, 6, 7, 8], list(classroom.EXERCISES)
+    folder = submission(handout, tmp_path / "detached_6", every, no_gradient)
+    graded = classroom.grade_submissions([folder], feedback_dir=tmp_path / "feedback", numbers=numbers, quiet=True)
+    rows = {r["key"]: r for r in graded["detached_6"]}
+    own_6 = sum(points for points, _ in classroom.EXERCISES[6]["tests"].values())
+    failed = [e for e in rows[6]["tests"] if e["kind"] == "together" and e["status"] == "failed"]
+    assert "tests/test_distill.py::test_student_learns" in [e["test"] for e in failed]
+    assert rows[6]["earned"] == pytest.approx(classroom.possible(6) - sum(e["points"] for e in failed))
+    assert rows[6]["earned"] >= own_6
+    for n in (3, 7, 8):
+        assert rows[n]["earned"] == pytest.approx(classroom.possible(n)), (n, rows[n]["tests"])
+    for e in failed:
+        assert e["message"].startswith("fails because of exercise 6: with the reference's exercise 6 it passes")
+    text = (tmp_path / "feedback" / "detached_6.txt").read_text()
+    assert "fails because of exercise 6: with the reference's exercise 6 it passes" in text
+    assert "Exercise 3," not in text and "Exercise 7," not in text and "Exercise 8," not in text
