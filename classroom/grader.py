@@ -1018,16 +1018,25 @@ def score(results, numbers, hidden=None, own_only=False):
                 e["message"] = next(r[1] for r in cases.values() if r[0] == "skipped")
         own = [e for e in entries[n] if e["kind"] != "together"]
         ends = [e for e in entries[n] if e["kind"] == "together"]
-        points = sum(e["points"] for e in entries[n])
-        earned = sum(e["earned"] for e in entries[n])
-        rows.append({"key": n, "name": EXERCISES[n]["name"], "file": EXERCISES[n]["file"],
-                     "function": EXERCISES[n]["function"], "points": points, "earned": earned,
-                     "passed": sum(e.get("passed", 0) for e in own), "total": sum(max(1, len(e["cases"])) for e in own),
-                     "together_passed": sum(e.get("passed", 0) for e in ends),
-                     "together_total": sum(max(1, len(e["cases"])) for e in ends),
-                     "credited": sum(e["status"] == "credited" for e in ends),
-                     "fails_own": n in failing, "tests": entries[n], "ok": abs(earned - points) < 1e-9})
+        rows.append(tally({"key": n, "name": EXERCISES[n]["name"], "file": EXERCISES[n]["file"],
+                           "function": EXERCISES[n]["function"],
+                           "points": sum(e["points"] for e in entries[n]),
+                           "passed": sum(e.get("passed", 0) for e in own),
+                           "total": sum(max(1, len(e["cases"])) for e in own),
+                           "together_passed": sum(e.get("passed", 0) for e in ends),
+                           "together_total": sum(max(1, len(e["cases"])) for e in ends),
+                           "fails_own": n in failing, "tests": entries[n]}))
     return rows
+
+
+def tally(row):
+    """A row's totals from its tests' entries: the points earned, the end-to-end tests credited to
+    it, and whether it earned them all.  score() sets them; fair_attribution() sets them again
+    after it changes entries."""
+    row["earned"] = sum(e["earned"] for e in row["tests"])
+    row["credited"] = sum(e["status"] == "credited" for e in row["tests"] if e["kind"] == "together")
+    row["ok"] = abs(row["earned"] - row["points"]) < 1e-9
+    return row
 
 
 def other_row(results, rows):
@@ -1392,9 +1401,7 @@ def fair_attribution(rows, found, problems, reference, rerun):
                 else:
                     e["earned"], e["status"], e["message"] = e["points"], "credited", f"{why}; not charged here"
     for r in rows:
-        r["earned"] = sum(e["earned"] for e in r["tests"])
-        r["ok"] = abs(r["earned"] - r["points"]) < 1e-9
-        r["credited"] = sum(e["status"] == "credited" for e in r["tests"] if e["kind"] == "together")
+        tally(r)
     return rows
 
 
