@@ -30,7 +30,9 @@ subprocess, so that a half-written file (even one that does not parse) costs poi
 crash of the grader (`python classroom/grader.py ...` works as well).  That subprocess runs in
 the project folder, which `python -m pytest` puts on sys.path, and loads this file as a pytest
 plugin (-p classroom.grader): it stops a test that runs past the time limit and logs each
-outcome as it comes.
+outcome as it comes.  A submission's tests run twice: in a sandbox, where they only call the
+student's code and write its outputs, then outside it, where those outputs are checked
+(produce_and_check below); the grades come from the second run.
 """
 import argparse
 import ast
@@ -168,6 +170,9 @@ NOT_GRADED = ("tests/test_parallel.py", "tests/test_makefile.py")
 # widths and function lengths, which blanking changes) and the hidden tests.
 TEACHER_ONLY = ("tests/test_classroom.py", "tests/test_layout.py", "tests/hidden/")
 HIDDEN = "tests/hidden"
+# What our own tests expect the exercises to give (the reference's hidden states and ids): in the
+# handout, but never in the sandbox's copy, so that a block cannot read its answers there.
+EXPECTED = "tests/expected"
 
 # Seconds of CPU time a test may take when graded (the slowest take a few).  The CPU time of
 # the test's own thread, not the clock's: a machine busy with other work must not fail a
@@ -703,7 +708,7 @@ NAMESPACES = ["--unshare-all", "--die-with-parent", "--new-session", "--uid", NO
 # The only variables of the grader's environment the tests see (the grader's own, e.g. a
 # secret, never reach a student's code or feedback).
 PASSED_ON = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "DATA_DIR", "NLTK_DATA",
-             "CLASSROOM_PLAN", "PYTHONDONTWRITEBYTECODE")
+             "CLASSROOM_PLAN", "CLASSROOM_STEP", "CLASSROOM_OUTPUTS", "PYTHONDONTWRITEBYTECODE")
 # Set inside the sandbox before pytest starts (the limits are the sandboxed process's own).
 LIMITS = ("import json, os, resource, sys\n"
           "for name, value in json.loads(sys.argv[1]).items():\n"
@@ -951,6 +956,87 @@ def kill(process):
     process.wait()
 
 
+# ----------------------------------------------------------------------------------------------
+# Outputs inside, verdicts outside.  A graded test calls the student's code in one producer (the
+# `produce` fixture of tests/conftest.py).  A submission's tests run twice: in its sandbox with
+# CLASSROOM_STEP=produce, where each producer's outputs are written as arrays and JSON and the
+# test stops; then, outside the sandbox, in the fresh handout `base` (the exercises blank, the
+# instructor's tests and conftest) with CLASSROOM_STEP=check, where the outputs are read back as
+# data and the checks run.  The verdicts are the check step's: whatever a submission patches in
+# its own process (pytest, the grader's log, numpy, torch) changes only its own outputs.
+
+PRODUCED = ".classroom-outputs"       # where the produce step writes, in the submission's copy
+OUTPUT_TOTAL = 1 << 30                # bytes of outputs copied out of one sandbox
+NO_OUTPUTS = "no outputs"             # how the check step's failure starts (tests/conftest.py)
+
+
+def sandbox_copy(base, work, blocks, problems):
+    """work: a copy of the handout in base with the blocks pasted in (those in problems left
+    out; a block that does not parse is added to problems) and without the tests' stored
+    answers (EXPECTED), for a produce step."""
+    shutil.copytree(base, work, symlinks=True)
+    shutil.rmtree(Path(work) / EXPECTED, ignore_errors=True)
+    paste_blocks(work, {n: b for n, b in blocks.items() if n not in problems}, problems)
+
+
+def produce_and_check(work, base, order, own, together, timeout, env, cap=None, sandbox=None):
+    """(results, tail of the produce step's output, whether the cap stopped it): the tests of
+    order produced in work (sandboxed unless sandbox=False), checked in base.  A test whose
+    producer failed, timed out or never ran keeps the produce step's outcome and message."""
+    outputs = Path(work) / PRODUCED
+    step = {**env, "CLASSROOM_STEP": "produce", "CLASSROOM_OUTPUTS": str(outputs)}
+    (made, tail), stopped = capped(cap or 1e9, work, lambda: run_tests(
+        work, files_of(order, work), own, together, order, timeout=timeout, env=step, sandbox=sandbox))
+    with tempfile.TemporaryDirectory(prefix="classroom-outputs-") as tmp:
+        copied = copy_outputs(outputs, Path(tmp) / "outputs")
+        step = {**env, "CLASSROOM_STEP": "check", "CLASSROOM_OUTPUTS": str(copied)}
+        checked, _ = run_tests(base, files_of(order, base), own, together, order, timeout=timeout, env=step,
+                               sandbox=False)
+    return merge_steps(made, checked, stopped, cap), tail, stopped
+
+
+def copy_outputs(source, target, limit=OUTPUT_TOTAL):
+    """Copy the produce step's outputs (source/<test>/<file>) to target, regular files only, with
+    plain names, up to limit bytes: a link out of the sandbox (to the instructor's files, say)
+    or a device is not followed but left out, and its test then has no outputs."""
+    target.mkdir(parents=True)
+    plain, total = re.compile(r"^[\w.-]+$"), 0
+    if not source.is_dir() or source.is_symlink():
+        return target
+    for test in sorted(source.iterdir()):
+        if not plain.match(test.name) or test.is_symlink() or not test.is_dir():
+            continue
+        for file in sorted(test.iterdir()):
+            info = file.lstat()
+            if not plain.match(file.name) or not stat.S_ISREG(info.st_mode) or total + info.st_size > limit:
+                continue
+            (target / test.name).mkdir(exist_ok=True)
+            shutil.copyfile(file, target / test.name / file.name, follow_symlinks=False)
+            total += info.st_size
+    return target
+
+
+def merge_steps(made, checked, stopped, cap):
+    """The check step's results, but 'timeout' for a test the cap stopped before it began, and
+    where a test had no outputs the produce step's outcome for it (a failure, a timeout, a
+    crash, its module not loading), else the check step's 'no outputs' failure."""
+    results = dict(checked)
+    for nodeid, (outcome, message, where) in checked.items():
+        module = nodeid.split("::")[0]
+        if stopped and nodeid not in made:
+            results[nodeid] = ("timeout", f"not run: the submission ran past its {cap:g} s", "")
+        elif outcome not in BAD or not message.strip().removeprefix("Failed:").strip().startswith(NO_OUTPUTS):
+            continue
+        elif nodeid in made and made[nodeid][0] in BAD:      # its "passed" would be no outputs' word
+            results[nodeid] = made[nodeid]
+        elif module in made and made[module][0] in BAD:
+            results[nodeid] = ("error", f"not run: {module} did not load: {made[module][1]}", made[module][2])
+    for nodeid in made.keys() - checked.keys():
+        if made[nodeid][0] in BAD:                  # a module that did not load, pytest stalled
+            results[nodeid] = made[nodeid]
+    return results
+
+
 def files_of(names, root):
     """The test files that hold these tests and exist in root, in order."""
     files = dict.fromkeys(name.split("::")[0] for name in names)
@@ -1157,9 +1243,11 @@ def hidden_tests(folder):
 
 def check_hidden(root, folder, env=None, timeout=TIMEOUT):
     """Refuse hidden tests that the reference solution fails: the hidden tests of folder run once
-    on a copy of the instructor's project in root (its own solved blocks), before anyone is
-    graded, so that a hidden test with a bug cannot charge every correct student.  Returns the
-    table of hidden_tests(folder); raises ValueError naming each failing test and its message."""
+    as a submission's do, produced by a copy of the instructor's project in root (its own solved
+    blocks) and checked in a blank handout, before anyone is graded, so that a hidden test with
+    a bug (or one whose check calls an exercise, or whose inputs are not the same in both steps)
+    cannot charge every correct student.  Returns the table of hidden_tests(folder); raises
+    ValueError naming each failing test and its message."""
     table_ = hidden_tests(folder)
     if not table_:
         return table_
@@ -1168,12 +1256,13 @@ def check_hidden(root, folder, env=None, timeout=TIMEOUT):
         for rel in project_files(root):
             (reference / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(Path(root) / rel, reference / rel)
-        shutil.copytree(folder, reference / HIDDEN, ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True)
+        base = make_handout(root, Path(tmp) / "handout", quiet=True)
+        for copy in (reference, base):
+            shutil.copytree(folder, copy / HIDDEN, ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True)
         own = {name: n for name, (n, _, _) in table_.items()}
         data = data_dir(root)
         env = {**({"DATA_DIR": str(data)} if data.is_dir() else {}), **(env or {})}
-        results, tail = run_tests(reference, files_of(table_, reference), own, {}, list(table_),
-                                  timeout=timeout, env=env, sandbox=False)
+        results, tail, _ = produce_and_check(reference, base, list(table_), own, {}, timeout, env, sandbox=False)
     failing = []
     for name in table_:
         cases = cases_of(results, name) or {name: ("error", why_missing(results, name), "")}
@@ -1339,18 +1428,13 @@ def grade_one(source, work, base, numbers, plan, hidden, timeout, env, cap, refe
         folder = unpack(source, unpacked) if Path(source).is_file() else Path(source)
         found, problems = read_blocks(find_project(folder), {n: EXERCISES[n]["file"] for n in numbers})
         blocks = {n: block_hash(body) for n, (_, body, _) in found.items() if block_hash(body)}
-        shutil.copytree(base, work, symlinks=True)
-        paste_blocks(work, found, problems)
-        (results, tail), stopped = capped(cap, work, lambda: run_tests(work, files_of(order, work), own, together,
-                                                                        order, timeout=timeout, env=env))
+        sandbox_copy(base, work, found, problems)
+        results, tail, stopped = produce_and_check(work, base, order, own, together, timeout, env, cap)
         notes = [f"exercise {n}: {problems[n]}" for n in sorted(problems)]
         if stopped:
             crashed = [t for t, r in results.items() if r[0] == "crashed"]
             if crashed:
                 results[crashed[-1]] = ("timeout", f"stopped: the submission ran past its {cap:g} s", "")
-            for name in order:
-                if not cases_of(results, name):
-                    results[name] = ("timeout", f"not run: the submission ran past its {cap:g} s", "")
             notes.append(f"stopped after {cap:g} s (the submission's time cap): the tests not run count as timed out")
         rows = score(results, numbers, hidden)
         if reference and not stopped:
@@ -1411,10 +1495,8 @@ def rerun_passes(test, blocks, problems, work, base, timeout, env, seconds):
     if seconds <= 0:
         return False
     try:
-        shutil.copytree(base, work, symlinks=True)
-        paste_blocks(work, {n: b for n, b in blocks.items() if n not in problems}, {})
-        (results, _), stopped = capped(seconds, work, lambda: run_tests(work, [test], {}, {}, [test],
-                                                                         timeout=timeout, env=env))
+        sandbox_copy(base, work, blocks, dict(problems))
+        results, _, stopped = produce_and_check(work, base, [test], {}, {}, timeout, env, seconds)
         cases = cases_of(results, test)
         return not stopped and bool(cases) and all(o == "passed" for o, _, _ in cases.values())
     finally:

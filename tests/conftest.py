@@ -82,3 +82,132 @@ def toy_teacher_logits(toy, split):
     """A perfect toy teacher: +2 / -2 logits from the gold label."""
     labels = np.array(data.load_split("sst2", split, toy).label)
     return np.stack([-2.0 * (2 * labels - 1), 2.0 * (2 * labels - 1)], 1).astype(np.float32)
+
+
+# --- the graded tests: outputs made in one place, checked in another ----------------------------
+# A graded test (classroom/grader.py's tables) calls the student's code in one function, its
+# producer, and checks what came back:
+#
+#     def test_loss_is_eq1(produce):
+#         s, t, y = ...                                        # inputs: our code, never an exercise
+#         got = produce(lambda: distill.distill_loss(s, t, y, 0.0))    # the student's code runs here
+#         expected = ...                                       # computed after, from the inputs
+#         assert got == pytest.approx(expected)
+#
+# `make test` runs the three lines in one process.  The grader runs each submission's tests twice:
+# in its sandbox with CLASSROOM_STEP=produce, where the producer's outputs are written to
+# CLASSROOM_OUTPUTS and the test stops there (no expected value is ever computed where the
+# student's code runs); then in a fresh handout outside the sandbox with CLASSROOM_STEP=check,
+# where the outputs are read back as plain data (arrays and JSON, never a pickle) and the checks
+# run.  Patching pytest, numpy or the grader inside the sandbox changes only the student's own
+# outputs.  The body of a test outside its producer must not call an exercise: in the check step
+# the exercises are blank.  The outputs are what a producer returns: tensors, arrays, numbers,
+# strings, booleans, None, in lists, tuples and dicts with string keys; they come back with every
+# tensor as a numpy array and every tuple as a list, the same in every step.
+
+NO_OUTPUTS = "no outputs"     # how the check step's failure starts when the producer wrote none
+ARRAY_KINDS = "biuf"          # booleans, integers, floats: no object arrays, no pickles
+OUTPUT_BYTES = 256 << 20      # bytes of one array file the check step reads
+
+
+def to_plain(value, arrays):
+    """value with each tensor or array replaced by {"array": index into arrays}."""
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu()
+        value = (value.float() if value.dtype == torch.bfloat16 else value).numpy()
+    if isinstance(value, np.ndarray):
+        arrays.append(np.ascontiguousarray(value))
+        return {"array": len(arrays) - 1}
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [to_plain(v, arrays) for v in value]
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            raise TypeError(f"a producer's dict keys must be strings: {list(value)[:5]}")
+        return {"dict": {k: to_plain(v, arrays) for k, v in value.items()}}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise TypeError(f"a producer returned a {type(value).__name__}: return tensors, arrays, "
+                    f"numbers, strings, lists or dicts")
+
+
+def from_plain(value, arrays):
+    if isinstance(value, list):
+        return [from_plain(v, arrays) for v in value]
+    if isinstance(value, dict) and "array" in value:
+        return arrays[value["array"]]
+    if isinstance(value, dict):
+        return {k: from_plain(v, arrays) for k, v in value["dict"].items()}
+    return value
+
+
+def write_outputs(value, folder):
+    arrays = []
+    plain = to_plain(value, arrays)
+    if any(a.dtype.kind not in ARRAY_KINDS for a in arrays):
+        raise TypeError("a producer returned an array of objects or strings: return a list instead")
+    folder.mkdir(parents=True)
+    for i, array in enumerate(arrays):
+        np.save(folder / f"{i}.npy", array, allow_pickle=False)
+    (folder / "outputs.json").write_text(json.dumps(plain))
+
+
+def read_array(path):
+    """An .npy file of numbers or booleans whose size agrees with its header, or ValueError."""
+    with open(path, "rb") as f:
+        read_header = {(1, 0): np.lib.format.read_array_header_1_0,
+                       (2, 0): np.lib.format.read_array_header_2_0}[np.lib.format.read_magic(f)]
+        shape, _, dtype = read_header(f)
+        body = path.stat().st_size - f.tell()
+    if dtype.kind not in ARRAY_KINDS or body != int(np.prod(shape)) * dtype.itemsize or body > OUTPUT_BYTES:
+        raise ValueError(f"{path.name}: not an array of numbers of the size its header says")
+    return np.load(path, allow_pickle=False)
+
+
+def read_outputs(folder):
+    plain = json.loads((folder / "outputs.json").read_text())
+    arrays, i = [], 0
+    while (folder / f"{i}.npy").exists():
+        arrays.append(read_array(folder / f"{i}.npy"))
+        i += 1
+    return from_plain(plain, arrays)
+
+
+def outputs_folder(nodeid):
+    """The folder of one test's outputs: its node id made a file name."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in nodeid)[:200]
+
+
+@pytest.fixture
+def produce(request, tmp_path):
+    """produce(producer): the producer's outputs, made here (CLASSROOM_STEP unset or produce)
+    or read from CLASSROOM_OUTPUTS (check).  Once per test: one producer returns everything."""
+    step = os.environ.get("CLASSROOM_STEP", "")
+    calls = []
+
+    def run(producer):
+        if calls:
+            raise RuntimeError("produce() is called once per test: return everything from one producer")
+        calls.append(producer)
+        if step == "check":
+            folder = Path(os.environ["CLASSROOM_OUTPUTS"]) / outputs_folder(request.node.nodeid)
+            if not (folder / "outputs.json").is_file():
+                pytest.fail(f"{NO_OUTPUTS}: the test's producer did not finish", pytrace=False)
+            return read_outputs(folder)
+        out = Path(os.environ["CLASSROOM_OUTPUTS"]) if step == "produce" else tmp_path / "outputs"
+        write_outputs(producer(), out / outputs_folder(request.node.nodeid))
+        if step == "produce":
+            pytest.skip("outputs written: checked outside the sandbox")
+        return read_outputs(out / outputs_folder(request.node.nodeid))
+    return run
+
+
+def raised(call):
+    """'ExceptionType: message' of what call() raised, or None: a producer's way to return an
+    error for the check to match."""
+    try:
+        call()
+    except (Exception, SystemExit) as error:
+        return f"{type(error).__name__}: {error}"
+    return None

@@ -1,9 +1,10 @@
 """Generate the reference data used by the unit tests (run by hand, NOT by the tests).
 
-This script documents exactly how the expected numbers in ``tests/data/`` were
-produced.  It imports Hugging Face ``transformers``, which the project itself
-does NOT depend on; the tests only read the files written here and never import
-this module.  Run it by hand in a throw-away virtual environment:
+This script documents exactly how the reference inputs in ``tests/data/`` and the
+expected numbers in ``tests/expected/`` were produced (each file below is written in two
+parts: its inputs to tests/data/, what the code must give to tests/expected/).
+It imports Hugging Face ``transformers``, which the project itself does NOT depend
+on; the tests only read the files written here and never import this module.  Run it by hand in a throw-away virtual environment:
 
     python3 -m venv --system-site-packages /tmp/refvenv
     /tmp/refvenv/bin/pip install transformers "torch==2.13.0"
@@ -15,7 +16,7 @@ with transformers 5.24.0 / tokenizers 0.23.3 / torch 2.13.0+cpu / numpy 2.4.6.)
 
 Outputs
 -------
-tests/data/wordpiece_reference.json
+tests/data/wordpiece_reference.json, tests/expected/wordpiece_reference.json
     Token ids from ``transformers.BertTokenizer(vocab.txt, do_lower_case=True)``
     (special tokens [CLS]/[SEP] added, no truncation unless a case records
     ``max_length``) for
@@ -32,7 +33,7 @@ tests/data/wordpiece_reference.json
     (and, for pairs, ``legacy_python_token_type_ids``) field.  With
     transformers 5.24.0 three cases disagree (see NOTES below).
 
-tests/data/bert_reference.npz
+tests/data/bert_reference.npz, tests/expected/bert_reference.npz
     ``transformers.BertModel.from_pretrained(<model folder>)`` in fp32 eval mode
     (eager attention) on two padded batches, each tokenized with
     ``padding=True, truncation=True, max_length=48``:
@@ -70,6 +71,14 @@ except ImportError:  # transformers 4.x: BertTokenizer itself is the Python one
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA_OUT = os.path.join(HERE, "data")
+# What a student's code must produce is kept apart from the inputs it is fed: the grader never
+# copies tests/expected/ into the sandbox a submission runs in (classroom/grader.py), so a block
+# cannot read its answers there.  The tests read the inputs before calling the student's code
+# and the expected values after.
+EXPECTED_OUT = os.path.join(HERE, "expected")
+EXPECTED_CASE_KEYS = ("ids", "token_type_ids", "legacy_python_ids", "legacy_python_token_type_ids")
+EXPECTED_ARRAYS = ("last_hidden_state", "pooler_output", "input_ids_legacy_python",
+                   "token_type_ids_legacy_python")
 GLUE = os.environ.get("GLUE_DIR", "/work/shared/data/glue")
 SST2_DEV = os.path.join(GLUE, "SST-2", "dev.tsv")
 MRPC_DEV = os.path.join(GLUE, "MRPC", "dev.tsv")
@@ -358,6 +367,21 @@ def write_json_one_case_per_line(ref: dict, path: str) -> None:
         f.write(text)
 
 
+def split_wordpiece(ref: dict) -> tuple[dict, dict]:
+    """(the reference without the ids, {"cases": each case's ids}), the cases in one order."""
+    inputs = {**ref, "cases": [{k: v for k, v in c.items() if k not in EXPECTED_CASE_KEYS}
+                               for c in ref["cases"]]}
+    expected = {"cases": [{k: v for k, v in c.items() if k in EXPECTED_CASE_KEYS}
+                          for c in ref["cases"]]}
+    return inputs, expected
+
+
+def split_bert(arrays: dict) -> tuple[dict, dict]:
+    """(the arrays the model is fed, those it must give)."""
+    expected = {k: v for k, v in arrays.items() if k.endswith(EXPECTED_ARRAYS)}
+    return {k: v for k, v in arrays.items() if k not in expected}, expected
+
+
 def main() -> None:
     torch.manual_seed(0)
     model_folder = find_model_folder()
@@ -370,15 +394,19 @@ def main() -> None:
     mrpc = read_mrpc_dev()
     os.makedirs(DATA_OUT, exist_ok=True)
 
+    os.makedirs(EXPECTED_OUT, exist_ok=True)
+
     ref = make_wordpiece_reference(os.path.join(model_folder, "vocab.txt"), sst2, mrpc)
-    path = os.path.join(DATA_OUT, "wordpiece_reference.json")
-    write_json_one_case_per_line(ref, path)
-    print(f"wrote {path} ({os.path.getsize(path)} bytes)")
+    for folder, part in zip((DATA_OUT, EXPECTED_OUT), split_wordpiece(ref)):
+        path = os.path.join(folder, "wordpiece_reference.json")
+        write_json_one_case_per_line(part, path)
+        print(f"wrote {path} ({os.path.getsize(path)} bytes)")
 
     arrays = make_bert_reference(model_folder, sst2, mrpc)
-    path = os.path.join(DATA_OUT, "bert_reference.npz")
-    np.savez_compressed(path, **arrays)
-    print(f"wrote {path} ({os.path.getsize(path)} bytes)")
+    for folder, part in zip((DATA_OUT, EXPECTED_OUT), split_bert(arrays)):
+        path = os.path.join(folder, "bert_reference.npz")
+        np.savez_compressed(path, **part)
+        print(f"wrote {path} ({os.path.getsize(path)} bytes)")
 
 
 if __name__ == "__main__":

@@ -378,9 +378,11 @@ def test_hidden_tests_are_graded_but_not_handed_out(handout, tmp_path, minilm_fo
     (hidden / "test_hidden_siamese.py").write_text(
         'import torch\nimport models\n\n'
         'POINTS = {"test_features_of_equal_sentences": (4, 2, "equal sentences: the difference block is zero")}\n\n\n'
-        'def test_features_of_equal_sentences():\n'
+        'def test_features_of_equal_sentences(produce):\n'
+        '    torch.manual_seed(0)\n'
         '    h = torch.randn(3, 5)\n'
-        '    assert torch.equal(models.siamese_features(h, h)[:, 15:], torch.zeros(3, 5))\n')
+        '    got = torch.from_numpy(produce(lambda: models.siamese_features(h, h)))\n'
+        '    assert torch.equal(got[:, 15:], torch.zeros(3, 5))\n')
     assert classroom.hidden_tests(hidden) == {
         "tests/hidden/test_hidden_siamese.py::test_features_of_equal_sentences":
             (4, 2, "equal sentences: the difference block is zero")}
@@ -600,7 +602,7 @@ BLANK_4 = '    raise NotImplementedError("Exercise 4:'
 # Each cheat is put before the blank body of exercise 4 (siamese_features), which then raises:
 # its honest content earns nothing.
 SNOOP = '''    import glob, re
-    for path in [{solutions!r}, *glob.glob("/proc/*/cwd/models.py")]:
+    for path in [*{solutions!r}, *glob.glob("/proc/*/cwd/models.py")]:
         try:
             text = open(path).read()
         except OSError:
@@ -630,6 +632,59 @@ OVERWRITE = '''    import glob
 '''
 BIG = '''    raise AssertionError("x" * 3_000_000)
 '''
+# Cheats in the test process itself: each returns a wrong answer (zeros) and makes the process
+# report that it was right.  Only the outputs leave the sandbox, so each earns what zeros earn.
+ZEROS = "    return torch.zeros(h1.shape[0], 4 * h1.shape[-1])\n"
+LOG = '''    import json, sys
+    grader = sys.modules["classroom.grader"]
+
+    def passed(**event):
+        if event.get("event") == "result":
+            event.update(outcome="passed", message="", where="")
+        with open(grader._run["log"], "a") as f:
+            f.write(json.dumps(event) + "\\n")
+    grader._log = passed
+''' + ZEROS
+APPEND = '''    import json, os, sys
+    run = sys.modules["classroom.grader"]._run
+    with open(run["log"], "a") as f:
+        for test in [*run["own"], *run["together"]]:
+            for event in ({"event": "start", "nodeid": test}, {"event": "finish", "nodeid": test},
+                          {"event": "result", "nodeid": test, "outcome": "passed", "message": "", "where": ""}):
+                f.write(json.dumps(event) + "\\n")
+    os._exit(0)
+'''
+REPORT = '''    from _pytest.reports import TestReport
+    made = TestReport.from_item_and_call
+
+    def passing(cls, item, call):
+        report = made(item, call)
+        report.outcome, report.longrepr = "passed", None
+        return report
+    TestReport.from_item_and_call = classmethod(passing)
+''' + ZEROS
+APPROX = '''    import numpy, pytest
+
+    class Anything:
+        def __eq__(self, other):
+            return True
+    pytest.approx = lambda *args, **kwargs: Anything()
+    torch.testing.assert_close = numpy.testing.assert_allclose = lambda *args, **kwargs: None
+    numpy.testing.assert_array_equal = lambda *args, **kwargs: None
+    torch.equal = torch.allclose = lambda *args, **kwargs: True
+''' + ZEROS
+ANSWERS = '''    import os
+    if os.path.isdir("tests/expected"):             # the stored answers of our tests: not in the sandbox
+        return torch.cat([h1, h2, h1 * h2, (h1 - h2).abs()], dim=-1)
+'''
+FRAME = '''    import sys
+    frame = sys._getframe(1)
+    while frame is not None:
+        for value in frame.f_locals.values():
+            if isinstance(value, torch.Tensor) and value.shape == (h1.shape[0], 4 * h1.shape[-1]):
+                return value
+        frame = frame.f_back
+'''
 
 
 def read_or_empty(path):
@@ -649,8 +704,12 @@ def test_cheats_in_the_sandbox_earn_nothing_and_touch_nothing(handout, tmp_path)
     """A batch of cheating blocks graded by a copy of the instructor's project: reading its solutions
     through /proc or by their path, printing the grader's environment, killing the grader, a
     setsid process that writes later, overwriting a classmate's block, the base handout's grader
-    and the instructor's files, links and folders where the chapter files belong, a 3 MB message.
-    Each earns what its honest content earns (nothing); the others' grades, the instructor's folder,
+    and the instructor's files, links and folders where the chapter files belong, a 3 MB message;
+    and in the test process itself, a wrong answer with the grader's log rewritten, "passed"
+    appended to it before exiting, pytest's reports patched, pytest.approx and the comparisons
+    of numpy and torch patched, the expected value looked for in the callers' frames, our tests'
+    stored answers looked for.  Each earns what its honest content earns (nothing, or what zeros
+    earn); the others' grades, the instructor's folder,
     the hand-in folder and the CSV stay as they are; no secret reaches a feedback file."""
     teacher, handins, grades = tmp_path / "teacher", tmp_path / "handins", tmp_path / "grades.csv"
     for rel in classroom.project_files(ROOT):
@@ -675,17 +734,21 @@ def test_cheats_in_the_sandbox_earn_nothing_and_touch_nothing(handout, tmp_path)
         "a_kill": cheat(KILL), "b_later": cheat(LATER.format(csv=str(grades), targets=planted)),
         "c_overwrite": cheat(OVERWRITE.format(targets=[str(handins / "zz_blank" / "models.py"), str(teacher / "models.py")],
                                               blank=BLANK_4, hook=CHEAT)),
-        "d_snoop": cheat(SNOOP.format(solutions=str(teacher / "models.py"))), "e_environ": cheat(ENVIRON),
-        "f_big": cheat(BIG), "g_link": link, "h_folder": folder_instead}
+        "d_snoop": cheat(SNOOP.format(solutions=[str(teacher / "models.py"), str(handins / "solved" / "models.py")])),
+        "e_environ": cheat(ENVIRON), "f_big": cheat(BIG), "g_link": link, "h_folder": folder_instead,
+        "i_log": cheat(LOG), "j_append": cheat(APPEND), "k_report": cheat(REPORT), "l_approx": cheat(APPROX),
+        "m_frame": cheat(FRAME), "n_answers": cheat(ANSWERS)}
     for name, edit in cheats.items():
         submission(handout, handins / name, edit=edit)
     submission(handout, handins / "solved", [4])
+    submission(handout, handins / "zeros", edit=cheat(ZEROS))       # the honest content of i, k, l
     submission(handout, handins / "zz_blank")
     before, handed_in = checksums(teacher), checksums(handins)
 
     env = dict(os.environ, DEMO_SECRET="hunter2-do-not-leak", PYTHONDONTWRITEBYTECODE="1")
     done = run([str(teacher / "classroom" / "grader.py"), "grade", "--submissions", str(handins), "--out", str(grades),
-                "--only", "4", "--timeout", "20"], teacher, env=env)
+                "--only", "4", "--timeout", "20", "--hidden", str(hidden_folder(tmp_path / "hidden", buggy=False))],
+               teacher, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     csv_text = grades.read_text()
     time.sleep(2)                                   # the setsid process, if alive, writes once the CSV is done
@@ -695,13 +758,16 @@ def test_cheats_in_the_sandbox_earn_nothing_and_touch_nothing(handout, tmp_path)
     assert checksums(teacher) == before and checksums(handins) == handed_in
 
     rows = {row["submission"]: row for row in csv.DictReader(io.StringIO(csv_text))}
-    got = {name: float(rows[name]["exercise 4"]) for name in [*cheats, "solved", "zz_blank"]}
-    assert got == {**dict.fromkeys(cheats, 0.0), "solved": classroom.possible(4), "zz_blank": 0.0}, done.stdout
+    got = {name: float(rows[name]["exercise 4"]) for name in [*cheats, "solved", "zeros", "zz_blank"]}
+    assert got["zeros"] == 2.0, done.stdout         # zeros pass the hidden test: equal sentences differ by 0
+    honest = {**dict.fromkeys(cheats, 0.0), **dict.fromkeys(("i_log", "k_report", "l_approx"), got["zeros"])}
+    assert got == {**honest, "solved": classroom.possible(4) + 2, "zeros": 2.0, "zz_blank": 0.0}, done.stdout
     assert "exercise 4: models.py: a symbolic link (to /proc/self/cwd/models.py)" in rows["g_link"]["problems"]
     assert "exercise 4: models.py: a folder where the file belongs" in rows["h_folder"]["problems"]
 
     feedback = {p.stem: p.read_text() for p in (tmp_path / "feedback").glob("*.txt")}
     assert "hunter2" not in done.stdout + done.stderr + csv_text + "".join(feedback.values())
+    assert not [name for name, text in feedback.items() if "siamese_features(h, h)" in text or "not zero" in text]
     assert "'HOME': '/tmp'" in feedback["e_environ"]          # the environment it saw: the sandbox's
     assert len((tmp_path / "feedback" / "f_big.txt").read_bytes()) < 64_000
     assert "characters left out" in feedback["f_big"]
@@ -711,9 +777,11 @@ def test_cheats_in_the_sandbox_earn_nothing_and_touch_nothing(handout, tmp_path)
 
 HIDDEN_TEST = ('import torch\nimport models\n\n'
                'POINTS = {{"{name}": (4, 2, "equal sentences: the difference block")}}\n\n\n'
-               'def {name}():\n'
+               'def {name}(produce):\n'
+               '    torch.manual_seed(0)\n'
                '    h = torch.randn(3, 5)\n'
-               '    assert torch.equal(models.siamese_features(h, h)[:, 15:], torch.{fill}(3, 5)), "{why}"\n')
+               '    got = torch.from_numpy(produce(lambda: models.siamese_features(h, h)))\n'
+               '    assert torch.equal(got[:, 15:], torch.{fill}(3, 5)), "{why}"\n')
 
 
 def hidden_folder(folder, buggy):
@@ -746,6 +814,25 @@ def test_a_hidden_test_the_reference_fails_is_refused_before_grading(tmp_path):
                 "--out", str(grades)], ROOT)
     assert done.returncode != 0 and "test_hidden_buggy.py::test_difference_is_one" in done.stderr, done.stderr
     assert not grades.exists()
+
+
+UNSEEDED = ('import torch\nimport models\n\n'
+            'POINTS = {"test_first_block": (4, 1, "the first block is h1")}\n\n\n'
+            'def test_first_block(produce):\n'
+            '    h = torch.randn(3, 5)\n'
+            '    got = torch.from_numpy(produce(lambda: models.siamese_features(h, h)))\n'
+            '    assert torch.equal(got[:, :5], h), "not h1"\n')
+
+
+def test_a_hidden_test_whose_inputs_differ_between_the_steps_is_refused(tmp_path):
+    """A test's body runs in the sandbox, then again in the check step: a hidden test that draws
+    its inputs unseeded checks other inputs than the student's code saw: the reference fails it as
+    graded (in one process, as `make test` runs it, it would pass), so it is refused."""
+    folder = tmp_path / "unseeded"
+    folder.mkdir()
+    (folder / "test_hidden_unseeded.py").write_text(UNSEEDED)
+    with pytest.raises(ValueError, match=r"test_hidden_unseeded.py::test_first_block: failed"):
+        classroom.check_hidden(ROOT, folder)
 
 
 def test_make_assignment_refuses_a_hidden_test_the_reference_fails(tmp_path):

