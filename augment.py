@@ -27,6 +27,7 @@ import numpy as np
 import data
 from machinery import augment_files
 from machinery import files
+from machinery import flags
 
 NG_MAX = 5   # 3.3, n-gram sampling: n is drawn uniformly from {1, ..., 5}
 TAGGER_FILES = ("taggers/averaged_perceptron_tagger_eng/", "taggers/universal_tagset/en-ptb.map")
@@ -217,35 +218,39 @@ def main(argv=None):
     p.add_argument("--task", required=True, choices=sorted(data.TASKS))
     p.add_argument("--data-dir", default=None, help="folder with glue/ and nltk_data/")
     p.add_argument("--out", default=None, help="default: runs/<task>/augmented.tsv")
-    p.add_argument("--n-iter", type=int, default=None,
+    p.add_argument("--n-iter", type=flags.positive_int, default=None,
                    help="tries per example (paper: 20 for SST-2, 10 for the pair tasks)")
-    p.add_argument("--p-mask", type=float, default=0.1)
-    p.add_argument("--p-pos", type=float, default=0.1)
-    p.add_argument("--p-ng", type=float, default=0.25)
+    p.add_argument("--p-mask", type=flags.probability, default=0.1)
+    p.add_argument("--p-pos", type=flags.probability, default=0.1)
+    p.add_argument("--p-ng", type=flags.probability, default=0.25)
     p.add_argument("--pair-mode", default="mixed", choices=("first", "second", "both", "mixed"),
                    help="which side of a pair to change (paper: cycle first, second, both; "
                         "mixed: drawn per try, as the authors' code)")
-    p.add_argument("--p-swap", type=float, default=0.0, help="not in the paper; off by default")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--limit", type=int, default=0,
-                   help="only the first N train rows (tags and word pools too), for quick demos")
+    p.add_argument("--p-swap", type=flags.probability, default=0.0,
+                   help="not in the paper; off by default")
+    p.add_argument("--seed", type=flags.natural, default=0)
+    p.add_argument("--limit", type=flags.natural, default=0,
+                   help="only the first N train rows (tags and word pools too), for quick demos "
+                        "(0: all)")
     p.add_argument("--force", action="store_true",
                    help="make it again even when it is up to date")
     args = p.parse_args(argv)
-    if not args.n_iter:
+    if args.n_iter is None:
         # The paper's n_iter: 20 for SST-2, 10 for the sentence-pair tasks.
         args.n_iter = 20 if data.TASKS[args.task].text_b is None else 10
     if not args.out:
         args.out = str(Path("runs") / args.task / "augmented.tsv")
     files.start(args)
+    files.lock(args.out)    # one writer per output: a second run on it stops here, naming the first
     try:
         train = data.split_path(args.task, "train", args.data_dir)
-        made = files.manifest(args, {"train": train}, ignore=["force"])
+        made = files.manifest(args, {"train": train}, ignore=["force"], code=__file__)
         out = Path(args.out)
         summary = out.with_name(out.stem + ".json")
-        if out.exists() and files.matches(summary, made, out) and not args.force:
+        if out.exists() and files.finished(summary, made, out) and not args.force:
             print(f"{out} is made from these settings and inputs: nothing to do")
             return
+        files.retire(summary)
         write_augmented(args, made)
     except (FileNotFoundError, ValueError) as error:     # our messages name the file: no traceback
         sys.exit(f"augment.py: {error}")

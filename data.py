@@ -350,6 +350,7 @@ def load_vectors(path, vocab, seed=0, verbose=True):
         except ValueError as error:
             raise ValueError(f"{path}:{lineno}: a number of {word!r} does not parse: "
                              f"{error}") from None
+        files.require_finite(matrix[i], f"{path}:{lineno}: the vector of {word!r}")
         found.add(word)
     if matrix is None:
         raise ValueError(f"{path}: no vectors found")

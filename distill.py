@@ -34,6 +34,7 @@ import data
 import models
 from machinery import checkpoints
 from machinery import files
+from machinery import flags
 from machinery import parallel
 
 
@@ -101,14 +102,15 @@ def read_transfer_set(args, vocab):
     train = data.head(full, args.limit)
     if args.no_distill:
         return transfer_set(data.words_of(train, args.task, vocab), train.label, None)
+    classes = len(data.TASKS[args.task].labels)
     # The logits cover the whole train split: --limit keeps the rows of its first examples.
-    logits = files.rows_for(args.train_logits, full)[:len(train)]
+    logits = files.read_logits(args.train_logits, full, classes)[:len(train)]
     train_words = data.words_of(train, args.task, vocab)
     if not args.augmented:         # --augmented '': the train split alone, with its logits
         return transfer_set(train_words, train.label, logits)
     augmented = data.read_tsv(args.augmented, args.task)
     aug_words = data.words_of(augmented, args.task, vocab)
-    aug_logits = files.rows_for(args.augmented_logits, augmented)
+    aug_logits = files.read_logits(args.augmented_logits, augmented, classes)
     return transfer_set(train_words, train.label, logits, aug_words, aug_logits)
 
 
@@ -180,7 +182,7 @@ def train_student(model, optimizer, state, examples, dev, device, args, resume):
             z_teacher = None if logits is None else torch.from_numpy(logits[rows]).to(device)
             loss = distill_loss(z_student, z_teacher, torch.from_numpy(labels[rows]).to(device),
                                 alpha=alpha, kind=args.loss, temperature=args.temperature)
-            losses.append(loss.item())
+            losses.append(resume.finite(loss, "student", state))   # NaN stops before the weights
             if ddp:     # a part's loss weighted by its share: DDP's average is the whole batch's
                 loss = loss * (len(rows) * world / len(batches[k]))
             optimizer.zero_grad()
@@ -296,7 +298,7 @@ def student_manifest(args):
         else:
             inputs["augmented_logits"] = args.augmented
     inputs["vectors"] = args.vectors or files.vectors_path(args.data_dir)
-    return files.manifest(args, inputs)
+    return files.manifest(args, inputs, code=__file__)
 
 
 def cmd_student(args):
@@ -304,18 +306,24 @@ def cmd_student(args):
     the manifest that tells a finished run, last.pt to resume from, metrics.json at the end."""
     files.start(args, torch.manual_seed)
     out = Path(args.out)
+    files.lock(out)     # one writer per output: a second run on it stops here, naming the first
     made = student_manifest(args)
-    if files.matches(out / "metrics.json", made, out):
+    if files.finished(out / "metrics.json", made, out):
+        checkpoints.Resume(out / "last.pt", made).finish()      # left by a kill at the very end
         print(f"{out} is trained from these settings and inputs: nothing to do")
         return
-    files.writable(out, stale=out / "metrics.json")
+    # The logits are rows of their files: refused, before any old output is touched, when a file
+    # changed after its logits were made (the same row count passes the count's check).
+    if not args.no_distill:
+        train = data.split_path(args.task, "train", args.data_dir)
+        files.made_from([(args.train_logits, train), (args.augmented_logits, args.augmented)])
+    files.writable(out)
+    files.retire(out / "metrics.json")
     device = parallel.setup(args.device)     # under torchrun: this process's device
     master = parallel.rank() == 0
     # The vocabulary: every word of the task's files; pretrained vectors for the words that have
-    # one, random ones for the rest.  Saved beside the student, which predicts with it.
+    # one, random ones for the rest.  Saved beside the student (below), which predicts with it.
     vocab = data.task_vocab(args.task, args.data_dir)
-    if master:
-        vocab.save(out / "vocab.txt")
     vectors_path = args.vectors or files.vectors_path(args.data_dir)
     vectors, _ = data.load_vectors(vectors_path, vocab, seed=args.seed)
     examples = read_transfer_set(args, vocab)
@@ -330,11 +338,15 @@ def cmd_student(args):
     optimizer = student_optimizer(model, args)
     # An interrupted run of these very settings and inputs goes on from its last evaluation,
     # with the weights, the optimizer's state and the random state it had there.
-    resume = checkpoints.Resume(out / "last.pt", made)
+    resume = checkpoints.Resume(out / "last.pt", made, [out / "student.pt", out / "best.json"])
     state = resume.load(model=model, optimizer=optimizer) or new_student_state()
+    if master:      # once an older run's weights are gone: never a new vocabulary beside them
+        vocab.save(out / "vocab.txt")
     train_student(model, optimizer, state, examples, dev, device, args, resume)
     if master:
-        files.save_json(out / "metrics.json", student_report(model, examples, state, args, made))
+        report = student_report(model, examples, state, args, made)
+        student_files = [out / "student.pt", out / "config.json", out / "vocab.txt"]
+        files.record(out / "metrics.json", report, student_files)
         resume.finish()
         print(f"best dev score {100 * state['best']:.2f} -> {out}")
     parallel.close()
@@ -424,15 +436,18 @@ def cmd_teacher(args):
     files.start(args, torch.manual_seed)
     device = torch.device(args.device)
     out = Path(args.out)
+    files.lock(out)     # one writer per output: a second run on it stops here, naming the first
     inputs = {"train": data.split_path(args.task, "train", args.data_dir),
-              "teacher": checkpoints.weights_file(args.teacher)}
+              **checkpoints.teacher_inputs(args.teacher, "teacher")}
     for d in data.dev_splits(args.task):
         inputs[d] = data.split_path(args.task, d, args.data_dir)
-    made = files.manifest(args, inputs)
-    if files.matches(out / "metrics.json", made, out):
+    made = files.manifest(args, inputs, code=__file__)
+    if files.finished(out / "metrics.json", made, out):
+        checkpoints.Resume(out / "last.pt", made).finish()      # left by a kill at the very end
         print(f"{out} is trained from these settings and inputs: nothing to do")
         return
-    files.writable(out, stale=out / "metrics.json")
+    files.writable(out)
+    files.retire(out / "metrics.json")
     train = data.head(data.load_split(args.task, "train", args.data_dir), args.limit)
     # The pretrained BERT with a classifier for the task's labels (new unless the checkpoint
     # has one of that size).
@@ -440,7 +455,7 @@ def cmd_teacher(args):
     optimizer = teacher_optimizer(model, args)
     schedule = warmup_then_decay(optimizer, len(train), args)
     # An interrupted run of these very settings and inputs goes on from its last evaluation.
-    resume = checkpoints.Resume(out / "last.pt", made)
+    resume = checkpoints.Resume(out / "last.pt", made, [out / "teacher.pt", out / "best.json"])
     fresh = {"epoch": 0, "batch": 0, "step": 0, "best": None, "history": [], "seconds": 0.0}
     state = resume.load(model=model, optimizer=optimizer, schedule=schedule) or fresh
     wordpiece = data.WordPiece(vocab_path)
@@ -452,7 +467,9 @@ def cmd_teacher(args):
               "parameters": models.count_parameters(model),
               "manifest": made,
               **files.provenance(args)}
-    files.save_json(out / "metrics.json", report)             # written last: the step is finished
+    # written last, naming the files it vouches for: the step is finished
+    teacher_files = [out / "teacher.pt", out / "config.json", out / "vocab.txt"]
+    files.record(out / "metrics.json", report, teacher_files)
     resume.finish()
     print(f"best dev score {100 * state['best']:.2f}; teacher saved in {out}")
 
@@ -489,6 +506,7 @@ def fine_tune(model, wordpiece, train, optimizer, schedule, state, args, resume)
             with autocast(device, args.bf16):
                 logits = model(*bert_batch(wordpiece, texts, args.max_len, device))
             loss = F.cross_entropy(logits.float(), torch.from_numpy(labels[batch]).to(device))
+            resume.finite(loss, "teacher", state)     # NaN or inf: stopped before the weights
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)     # as BERT's fine-tuning
@@ -530,7 +548,7 @@ def evaluate_teacher(model, wordpiece, dev, args, state, epoch_part, loss):
     print(f"\nstep {state['step']}: dev score {100 * main:.2f}", file=sys.stderr)
     if state["best"] is None or main > state["best"]:
         state["best"] = main
-        checkpoints.save_teacher(model, wordpiece.path, args.out)
+        checkpoints.save_teacher(model, wordpiece.path, args.out, task=args.task)
         files.save_json(Path(args.out) / "best.json", {"dev": result, "step": state["step"]})
 
 
@@ -578,14 +596,18 @@ def teacher_logits(model, wordpiece, pairs, batch_size, max_len, bf16, device, a
 def cmd_logits(args):
     """The teacher's logits on a split or an augmented file, into a .npy and a summary beside it."""
     files.start(args)
+    checkpoints.check_teacher(args.teacher_dir, args.task, args.any_teacher)   # of this task
     out = Path(args.out)
+    files.lock(out)     # one writer per output: a second run on it stops here, naming the first
     source = args.input or data.split_path(args.task, args.split, args.data_dir)
-    inputs = {"input": source, "teacher_dir": checkpoints.weights_file(args.teacher_dir)}
-    made = files.manifest(args, inputs, ignore=["split"] if args.input else [])
+    inputs = {"input": source, **checkpoints.teacher_inputs(args.teacher_dir, "teacher_dir")}
+    ignore = ["any_teacher", "split"] if args.input else ["any_teacher"]
+    made = files.manifest(args, inputs, ignore=ignore, code=__file__)
     summary_path = out.with_suffix(".json")
-    if out.exists() and files.matches(summary_path, made, out):
+    if out.exists() and files.finished(summary_path, made, out):
         print(f"{out} holds the logits of these settings and inputs: nothing to do")
         return
+    files.retire(summary_path)
     split = data.read_tsv(source, args.task)
     device = parallel.setup(args.device)     # under torchrun: this process's device
     model, vocab_path = load_teacher(args.teacher_dir, num_labels=len(data.TASKS[args.task].labels))
@@ -618,7 +640,7 @@ def cmd_logits(args):
                    **files.provenance(args)}
         if split.label is not None:
             summary["metrics"] = metrics(args.task, result.argmax(1), split.label)
-        files.save_json(summary_path, summary)
+        files.record(summary_path, summary, [out])
         print(f"{len(pairs):,} logits in {seconds:.0f}s -> {out}")
     parallel.close()
 
@@ -660,8 +682,11 @@ def score(m, task_key):
 def cmd_eval(args):
     """Dev metrics, errors and GLUE test files of each run, and the teacher's (run once for all)."""
     t0 = files.start(args, torch.manual_seed)
+    files.lock(*args.run)      # eval.json and errors in each run folder: one writer
     device = torch.device(args.device)
     students = {run: load_student(run, args.device) for run in args.run}
+    for folder in args.run + [args.submit] * bool(args.submit):    # written at the end: fail now
+        files.writable(folder)
     # Predictions are filed under each run's folder name (the GLUE files too), "teacher" under
     # the teacher's: the names must differ, and the runs be of one task, to share its teacher.
     tasks = {config["task"] for _, _, config in students.values()}
@@ -672,20 +697,21 @@ def cmd_eval(args):
     config = students[args.run[0]][2]
     task_key = config["task"]
     task = data.TASKS[task_key]
+    data_dir = files.given_data_dir(args.data_dir, config["data_dir"])
     reports = {run: {"run": run, **files.provenance(args)} for run in args.run}
     for run in args.run:
         if not (Path(run) / "metrics.json").exists():
             print(f"warning: {run} has not finished training: evaluating its best student so far",
                   file=sys.stderr)
-    teacher = eval_teacher(args, len(task.labels), device)
+    teacher = eval_teacher(args, task_key, device)
     for d in data.dev_splits(task_key):
-        split = data.load_split(task_key, d, config["data_dir"])
+        split = data.load_split(task_key, d, data_dir)
         predicted = predict_all(students, teacher, split, task_key, device, d)
         for run in args.run:
             report_dev(reports[run], run, d, split, predicted, task_key, args.errors)
     if args.submit:     # the test splits' labels are GLUE's secret: its server scores these files
         for d, file_name in task.submission:
-            split = data.load_split(task_key, d, config["data_dir"])
+            split = data.load_split(task_key, d, data_dir)
             predicted = predict_all(students, teacher, split, task_key, device, d)
             for name, labels in predicted.items():      # GLUE's layout: <submit>/<name>/<file>
                 rows = [[i, task.labels[p]] for i, p in zip(split.index, labels)]
@@ -694,14 +720,15 @@ def cmd_eval(args):
         files.save_json(Path(run) / "eval.json", {**reports[run], "seconds": time.time() - t0})
 
 
-def eval_teacher(args, num_labels, device):
+def eval_teacher(args, task_key, device):
     """The teacher to show beside the students, loaded once for every split, with its WordPiece:
     --teacher-dir, else the teacher/ beside the first run (the runs' own task's) when it holds
-    a teacher.pt; None when there is none."""
+    a teacher.pt; None when there is none.  It must be a teacher of the runs' task."""
     teacher_dir = args.teacher_dir or Path(args.run[0]).parent / "teacher"
     if not args.teacher_dir and not (Path(teacher_dir) / "teacher.pt").exists():
         return None
-    bert, vocab_path = load_teacher(teacher_dir, num_labels)
+    checkpoints.check_teacher(teacher_dir, task_key, args.any_teacher)
+    bert, vocab_path = load_teacher(teacher_dir, len(data.TASKS[task_key].labels))
     return bert.to(device), data.WordPiece(vocab_path)
 
 
@@ -776,7 +803,7 @@ def common_flags(c):
     """The flags of every step that reads a task."""
     c.add_argument("--task", default="sst2", choices=sorted(data.TASKS))
     c.add_argument("--data-dir", default=None, help="folder with glue/, vectors/, nltk_data/")
-    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--seed", type=flags.natural, default=0)
     c.add_argument("--device", default=DEVICE)
     return c
 
@@ -791,41 +818,44 @@ def student_flags(c):
     c.add_argument("--augmented-logits", default=None,
                    help="default runs/<task>/logits/augmented.npy")
     # Eq. 1: the paper distils with the MSE between the logits and no label loss (alpha = 0).
-    c.add_argument("--alpha", type=float, default=0.0,
+    c.add_argument("--alpha", type=flags.probability, default=0.0,
                    help="weight of the label loss in Eq. 1 (paper: 0)")
     c.add_argument("--loss", default="mse", choices=["mse", "kl"],
                    help="distillation loss (paper: mse)")
-    c.add_argument("--temperature", type=float, default=1.0, help="for --loss kl")
+    c.add_argument("--temperature", type=flags.positive, default=1.0, help="for --loss kl")
     # Section 4.2: Adadelta with learning rate 1.0; batches of 50.
     c.add_argument("--optimizer", default="adadelta", choices=["adadelta", "adam"])
-    c.add_argument("--lr", type=float, default=None,
+    c.add_argument("--lr", type=flags.positive, default=None,
                    help="default 1.0 for adadelta (paper), 1e-3 for adam")
-    c.add_argument("--batch-size", type=int, default=50,
+    c.add_argument("--batch-size", type=flags.positive_int, default=50,
                    help="sentences per batch (paper: 50, section 4.2)")
     # At most --epochs epochs; early stopping on dev may end the run sooner.
-    c.add_argument("--epochs", type=int, default=30)
-    c.add_argument("--evals-per-epoch", type=int, default=4)
-    c.add_argument("--patience", type=int, default=8, help="evaluations without a better dev score")
+    c.add_argument("--epochs", type=flags.positive_int, default=30)
+    c.add_argument("--evals-per-epoch", type=flags.positive_int, default=4)
+    c.add_argument("--patience", type=flags.positive_int, default=8,
+                   help="evaluations without a better dev score")
     # Section 4.2: 150 LSTM units per direction, 200 ReLU units (300 and 400 where dev prefers
     # them).  Section 3.1: the final states, two channels of word vectors.
-    c.add_argument("--hidden", type=int, default=150,
+    c.add_argument("--hidden", type=flags.positive_int, default=150,
                    help="LSTM units per direction (paper: 150, section 4.2)")
-    c.add_argument("--fc", type=int, default=200,
+    c.add_argument("--fc", type=flags.positive_int, default=200,
                    help="units of the ReLU layer (paper: 200, section 4.2)")
-    c.add_argument("--dropout", type=float, default=0.1)
+    c.add_argument("--dropout", type=flags.probability, default=0.1)
     # Options beside the paper's student: max-pooling over all states, one channel of vectors.
     c.add_argument("--pooling", default="last", choices=["last", "max"],
                    help="paper: last (the final states)")
     c.add_argument("--no-multichannel", action="store_true",
                    help="one trainable copy of the vectors")
-    c.add_argument("--limit", type=int, default=0,
-                   help="only the first N examples of the train split")
+    c.add_argument("--limit", type=flags.natural, default=0,
+                   help="only the first N examples of the train split (0: all)")
 
 
 def bert_flags(c, batch_size):
     """The teacher's batches: their size, WordPiece tokens per example, bf16 autocast."""
-    c.add_argument("--batch-size", type=int, default=batch_size)
-    c.add_argument("--max-len", type=int, default=128, help="WordPiece tokens per example")
+    c.add_argument("--batch-size", type=flags.positive_int, default=batch_size)
+    # At least [CLS], [SEP] and one more: a pair's [CLS] a [SEP] b [SEP] is cut to fit (data.py).
+    c.add_argument("--max-len", type=flags.integer(3), default=128,
+                   help="WordPiece tokens per example")
     # bf16 autocast runs faster on CPUs with bf16 matrix units (`make bench` times both), at a
     # small cost in precision; --no-bf16 computes in fp32.
     c.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=True)
@@ -838,16 +868,18 @@ def teacher_flags(c):
                    help=f"one of {sorted(checkpoints.TEACHERS)}, a folder, file or URL")
     c.add_argument("--out", default=None,
                    help="folder for the best checkpoint (default runs/<task>/teacher)")
-    c.add_argument("--epochs", type=int, default=1)
-    c.add_argument("--lr", type=float, default=5e-5)
+    c.add_argument("--epochs", type=flags.positive_int, default=1)
+    c.add_argument("--lr", type=flags.positive, default=5e-5)
     bert_flags(c, batch_size=32)
-    c.add_argument("--warmup", type=float, default=0.1, help="fraction of steps of linear warm-up")
-    c.add_argument("--weight-decay", type=float, default=0.01)
-    c.add_argument("--evals-per-epoch", type=int, default=4)
+    c.add_argument("--warmup", type=flags.probability, default=0.1,
+                   help="fraction of steps of linear warm-up")
+    c.add_argument("--weight-decay", type=flags.non_negative, default=0.01)
+    c.add_argument("--evals-per-epoch", type=flags.positive_int, default=4)
     # Batches of like lengths pad fewer tokens: a faster epoch (docs/speed.md measures it).
-    c.add_argument("--sort-pool", type=int, default=100,
+    c.add_argument("--sort-pool", type=flags.positive_int, default=100,
                    help="batches drawn at random and sorted by length together (1: random batches)")
-    c.add_argument("--limit", type=int, default=0, help="train on the first N examples only")
+    c.add_argument("--limit", type=flags.natural, default=0,
+                   help="train on the first N examples only (0: all)")
 
 
 def logits_flags(c):
@@ -860,20 +892,34 @@ def logits_flags(c):
     c.add_argument("--out", default=None,
                    help="the .npy to write (default runs/<task>/logits/<split>.npy, or "
                         "runs/<task>/logits/<input's stem>.npy with --input)")
+    any_teacher_flag(c)
     bert_flags(c, batch_size=256)
+
+
+def any_teacher_flag(c):
+    """The teacher's folder records its task (teacher.json): one of another task, or one never
+    fine-tuned (a random classifier), is refused unless this flag is given.  A permission, not a
+    setting: the logits' manifest leaves it out (it changes no number)."""
+    c.add_argument("--any-teacher", action="store_true",
+                   help="use a teacher of another task, or never fine-tuned, anyway")
 
 
 def eval_flags(c):
     """The evaluation's: which students, errors written, the teacher beside them, GLUE files."""
     c.add_argument("--run", required=True, nargs="+",
                    help="student folders (of different names) of one task")
-    c.add_argument("--errors", type=int, default=0, help="write N misclassified dev examples")
+    c.add_argument("--errors", type=flags.natural, default=0,
+                   help="write N misclassified dev examples")
     c.add_argument("--teacher-dir", default=None,
                    help="a fine-tuned teacher, to show its predictions beside the student's "
                         "(default: teacher/ beside the run, when it exists)")
+    any_teacher_flag(c)
+    c.add_argument("--data-dir", default=None,
+                   help="folder with glue/ (default: DATA_DIR, else the one the student was "
+                        "trained with)")
     c.add_argument("--submit", default=None,
                    help="folder for the GLUE test files: <submit>/<run name>/, <submit>/teacher/")
-    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--seed", type=flags.natural, default=0)
     c.add_argument("--device", default=DEVICE)
 
 

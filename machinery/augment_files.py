@@ -34,7 +34,7 @@ def write_summary(out, args, made, source, originals, written, started, tagged):
     tries = originals * args.n_iter
     dropped = tries - written
     ratio = written / max(originals, 1)
-    files.save_json(out.with_name(out.stem + ".json"), {
+    files.record(out.with_name(out.stem + ".json"), {
         "source": str(source),
         "originals": originals,
         "written": written,
@@ -44,7 +44,7 @@ def write_summary(out, args, made, source, originals, written, started, tagged):
         "seconds": round(seconds, 1),
         "sentences_per_second": round(tries / seconds, 1),
         "manifest": made,
-        **files.provenance(args)})
+        **files.provenance(args)}, [out])
     print(f"{originals:,} originals -> {written:,} new samples (x{ratio:.1f}); "
           f"{dropped:,} of {tries:,} tries dropped as equal to an original or an "
           f"earlier sample; {seconds:.0f}s ({tagged - started:.0f}s tagging) -> {out}")

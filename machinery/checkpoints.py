@@ -12,6 +12,7 @@ torch checkpoints load with weights_only=True.
 """
 import importlib.util
 import json
+import math
 import pickle
 import shutil
 import struct
@@ -65,9 +66,8 @@ def read_safetensors(path):
         start = f.read(8)
         n = struct.unpack("<Q", start)[0] if len(start) == 8 else -1
         if not 0 < n <= Path(path).stat().st_size - 8:
-            page = " (it starts with '<': an HTML page saved instead of the weights?)" if start.startswith(b"<") else ""
             raise ValueError(f"{path}: not a safetensors file: its first 8 bytes {start!r} should give the "
-                             f"length of a JSON header within the file{page}")
+                             f"length of a JSON header within the file{web_page(path)}")
         try:
             header = json.loads(f.read(n))
         except ValueError as error:              # not JSON, or not UTF-8
@@ -144,7 +144,40 @@ def _read_weights(folder_or_url, file_name=None):
             raise FileNotFoundError(f"{src}: no {', '.join(WEIGHT_FILES)}")
     if path.suffix == ".safetensors":
         return read_safetensors(path)
-    return torch.load(path, map_location="cpu", weights_only=True)
+    return load_torch(path)
+
+
+def web_page(path):
+    """' (it starts with '<!DOCTYPE html' ...: a web page saved instead of the file?)' when the
+    file at path begins as HTML does (a login or error page saved under the file's name), else ''."""
+    with open(path, "rb") as f:
+        head = f.read(64).lstrip()
+    if not head.startswith(b"<"):
+        return ""
+    first = head.split(b"\n")[0][:len("<!DOCTYPE html")].decode("utf-8", "replace")
+    return f" (it starts with {first!r}, an HTML page: a web page saved instead of the file?)"
+
+
+def load_torch(path, device="cpu"):
+    """A torch checkpoint of tensors and plain containers (weights_only: nothing is unpickled).
+    Anything else (a crafted pickle, a web page, a file cut short) is refused naming the file;
+    torch's own message is not shown: it advises loading without weights_only, never to be done."""
+    try:
+        return torch.load(path, map_location=device, weights_only=True)
+    except pickle.UnpicklingError:
+        why = "it holds objects other than tensors and plain containers: refused, not unpickled"
+    except (RuntimeError, EOFError, ValueError):
+        why = "not a torch archive, or one cut short (a broken download or copy?)"
+    raise SystemExit(f"{path}: not a checkpoint of ours{web_page(path) or ': ' + why}; "
+                     f"make it again or fetch it again")
+
+
+def read_config(path):
+    """A JSON file (config.json, teacher.json) as a dict, or an error naming it."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except ValueError as error:                 # not JSON, or not UTF-8
+        raise ValueError(f"{path}: not a JSON file{web_page(path) or f' ({error})'}") from None
 
 
 def teacher_file(source, name):
@@ -158,6 +191,9 @@ def teacher_file(source, name):
             torch.hub.download_url_to_file(src + name, str(cache / name))
         return cache / name
     path = Path(src)
+    if not path.exists():
+        raise FileNotFoundError(f"{source}: no such teacher folder or file: expected a folder holding "
+                                f"config.json, vocab.txt and the weights, or one of {sorted(TEACHERS)}")
     return (path if path.is_dir() else path.parent) / name
 
 
@@ -171,7 +207,13 @@ def teacher_config(name_or_path):
     attention heads of the same hidden size cannot be told from the weights, whose shapes do not
     depend on the head count: that one number is trusted as config.json gives it."""
     config = teacher_file(resolve_teacher(name_or_path), "config.json")
-    cfg = json.loads(config.read_text())
+    cfg = read_config(config)
+    if (config.parent / "student.pt").exists():
+        raise ValueError(f"{config.parent} is a student folder (distill.py student's), not a teacher: "
+                         f"give a teacher folder (distill.py teacher's, with teacher.pt) or a BERT")
+    missing = [k for k in ("hidden_size", "num_attention_heads") if k not in cfg]
+    if missing:
+        raise ValueError(f"{config}: no {', '.join(missing)}: expected the config.json of a BERT")
     if cfg["hidden_size"] % cfg["num_attention_heads"]:
         raise ValueError(f"{config}: hidden_size {cfg['hidden_size']} is not a multiple of "
                          f"num_attention_heads {cfg['num_attention_heads']}, expected heads of equal size")
@@ -180,14 +222,43 @@ def teacher_config(name_or_path):
 
 def load_teacher_weights(model, name_or_path):
     """Fill a model built from teacher_config(name_or_path) with the teacher's weights."""
+    state = _read_weights(resolve_teacher(name_or_path))
+    require_finite(state, weights_file(name_or_path))
     with torch.no_grad():
-        load_state(model, _read_weights(resolve_teacher(name_or_path)))
+        load_state(model, state)
     return model
 
 
 def teacher_vocab(name_or_path):
     """The path of the teacher's vocab.txt (WordPiece's vocabulary)."""
     return teacher_file(resolve_teacher(name_or_path), "vocab.txt")
+
+
+def tensors(state, where=""):
+    """(name, where, tensor) of every tensor in a checkpoint's nested dicts and lists."""
+    items = state.items() if isinstance(state, dict) else enumerate(state)
+    for name, value in items:
+        if isinstance(value, torch.Tensor):
+            yield str(name), where, value
+        elif isinstance(value, (dict, list, tuple)):
+            yield from tensors(value, f"{where}/{name}" if where else str(name))
+
+
+def require_finite(state, path, saving=False):
+    """SystemExit naming path and the tensor when a checkpoint (loaded, or about to be saved)
+    holds a NaN or an infinity: a model with one predicts NaN, and a training run resumed from
+    one trains on NaN."""
+    for name, where, tensor in tensors(state):
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            bad = f"{int((~torch.isfinite(tensor)).sum()):,} of its {tensor.numel():,} numbers"
+            inside = f" (in {where})" if where else ""
+            said = (f"{path}: not written: training made {bad} of tensor {name!r}{inside} NaN or "
+                    f"infinite; the {path.name} on disk, if any, is the last good one"
+                    if saving else
+                    f"{path}: tensor {name!r}{inside}: {bad} are not finite (NaN or infinity), "
+                    f"expected finite weights: a diverged training run or a damaged file; "
+                    f"make it again")
+            raise SystemExit(said)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -197,22 +268,84 @@ def read_student(run, device="cpu"):
     """A trained student's folder: its config (the flags it was trained with), the path of its
     vocab.txt and its weights (both embedding copies among them: no word vectors to read)."""
     run = Path(run)
-    cfg = json.loads((run / "config.json").read_text())
-    state = torch.load(run / "student.pt", map_location=device, weights_only=True)
+    cfg = read_config(run / "config.json")
+    state = load_torch(run / "student.pt", device)
+    require_finite(state, run / "student.pt")
     return cfg, run / "vocab.txt", state
 
 
-def save_teacher(model, vocab_path, out):
-    """The folder a fine-tuned teacher loads back from: teacher.pt, config.json, vocab.txt."""
+def save_teacher(model, vocab_path, out, task=None):
+    """The folder a fine-tuned teacher loads back from: teacher.pt, config.json, vocab.txt, and
+    given the task it was fine-tuned on, teacher.json recording it (check_teacher reads it).  The
+    record is removed before the weights change and written after them: it never vouches for
+    weights it was not written with."""
     out = Path(out)
+    require_finite(model.state_dict(), out / "teacher.pt", saving=True)
+    (out / TEACHER_RECORD).unlink(missing_ok=True)
     with files.atomic(out / "teacher.pt") as part:
         torch.save(model.state_dict(), part)
     files.save_json(out / "config.json", model.cfg)
     if Path(vocab_path).resolve() != (out / "vocab.txt").resolve():
         shutil.copyfile(vocab_path, out / "vocab.txt")
+    if task is not None:
+        files.save_json(out / TEACHER_RECORD, {"task": task, "fine_tuned": True})
+
+
+TEACHER_RECORD = "teacher.json"     # in a teacher folder: the task it was fine-tuned on
+
+
+def teacher_task(folder):
+    """(task, fine_tuned) a teacher folder records; (None, None) for a folder of distill.py
+    teacher made before teacher.json existed (its metrics.json may still name the task)."""
+    folder = Path(folder)
+    if (folder / TEACHER_RECORD).exists():
+        record = read_config(folder / TEACHER_RECORD)
+        return record.get("task"), bool(record.get("fine_tuned"))
+    if not (folder / "teacher.pt").exists():
+        return None, False                  # a pretrained BERT (pytorch_model.bin, safetensors)
+    if (folder / "metrics.json").exists():      # the settings it was fine-tuned with
+        settings = read_config(folder / "metrics.json").get("manifest", {}).get("settings", {})
+        if settings.get("task"):
+            return settings["task"], True
+    return None, None
+
+
+def check_teacher(source, task, any_teacher=False):
+    """Refuse, naming the folder, a teacher for `task` that was fine-tuned on another task or
+    never fine-tuned (its classifier random: logits of noise), unless any_teacher.  A folder of
+    distill.py teacher without a record (made before it) is used with a warning."""
+    src = str(resolve_teacher(source))
+    if src.startswith(("http://", "https://")):
+        found, fine_tuned, folder = "a task a URL does not record", True, src
+    else:
+        path = Path(src)
+        if not path.exists():
+            raise FileNotFoundError(f"{source}: no such teacher folder or file: expected a folder of "
+                                    f"distill.py teacher (teacher.pt, config.json, vocab.txt)")
+        folder = path if path.is_dir() else path.parent
+        if (folder / "student.pt").exists():
+            raise SystemExit(f"{folder} is a student folder (distill.py student's), not a teacher: "
+                             f"give the teacher folder of {task} (distill.py teacher --task {task})")
+        found, fine_tuned = teacher_task(folder)
+    named = f"{source} ({folder})" if str(source) != str(folder) else str(folder)
+    if fine_tuned is None:
+        print(f"warning: {named} records no task (no {TEACHER_RECORD}: made before teachers recorded "
+              f"theirs): used as a teacher of {task}, unchecked", file=sys.stderr)
+        return
+    if fine_tuned and found == task:
+        return
+    said = (f"{named} is a teacher fine-tuned on {found}, but {task} was asked for" if fine_tuned else
+            f"{named} is a teacher never fine-tuned (no {TEACHER_RECORD}, no teacher.pt: its "
+            f"classifier is random), but {task} was asked for: fine-tune it first (distill.py "
+            f"teacher --task {task} --teacher {source})")
+    if any_teacher:
+        print(f"warning: {said}; used anyway (--any-teacher)", file=sys.stderr)
+        return
+    raise SystemExit(f"{said}; give the teacher of {task}, or pass --any-teacher to use it anyway")
 
 
 def save_student(model, out):
+    require_finite(model.state_dict(), Path(out) / "student.pt", saving=True)
     with files.atomic(Path(out) / "student.pt") as part:
         torch.save(model.state_dict(), part)
 
@@ -226,39 +359,76 @@ class Resume:
     """`last.pt` of a run made from the manifest `made`: a command opens it once, its training
     loop saves into it at each evaluation, and the command removes it when the run is done."""
 
-    def __init__(self, path, made):
-        self.path, self.made = Path(path), made
+    def __init__(self, path, made, companions=()):
+        self.path, self.made, self.companions = Path(path), made, companions
 
     def load(self, **parts):
         """The saved state, with every part (name -> object with a state_dict) and torch's
         random state restored, when last.pt holds a run of the same manifest; None otherwise
-        (a different run is said and set aside)."""
-        if not self.path.exists():
-            return None
-        try:
-            saved = torch.load(self.path, map_location="cpu", weights_only=True)
-        except pickle.UnpicklingError as error:
-            raise SystemExit(f"{self.path} is no checkpoint of ours: refused to unpickle it "
-                             f"({str(error)[:200]}); delete it to start afresh") from None
-        diff = files.changes(saved.get("manifest"), self.made)
-        if diff:
-            print(f"{self.path} is from other settings or inputs ({'; '.join(diff)}): starting afresh",
-                  file=sys.stderr)
+        (a different run is said and set aside), when the companions, an older run's best
+        weights, are removed: a run that starts afresh never ends beside them."""
+        saved = self.matching()
+        if saved is None:
+            files.retire(companions=self.companions)
             return None
         for name, p in parts.items():
             p.load_state_dict(saved[name])
         torch.set_rng_state(saved["rng"])               # the same dropout masks as an unbroken run
         return saved["state"]
 
+    def matching(self):
+        """What last.pt holds when it is a run of this manifest, else None."""
+        if not self.path.exists():
+            return None
+        try:
+            saved = torch.load(self.path, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError:
+            raise SystemExit(f"{self.path} is no checkpoint of ours: refused to unpickle it (it "
+                             f"holds objects other than tensors and plain containers); delete it "
+                             f"to start afresh") from None
+        diff = files.changes(saved.get("manifest"), self.made)
+        if diff:
+            print(f"{self.path} is from other settings or inputs ({'; '.join(diff)}): starting afresh",
+                  file=sys.stderr)
+            return None
+        require_finite(saved, self.path)
+        return saved
+
     def save(self, state, **parts):
         """parts: name -> object with a state_dict (model, optimizer, scheduler)."""
+        require_finite({name: p.state_dict() for name, p in parts.items()}, self.path, saving=True)
         with files.atomic(self.path) as part:
             torch.save({"manifest": self.made, "state": state, "rng": torch.get_rng_state(),
                         **{name: p.state_dict() for name, p in parts.items()}}, part)
 
+    def finite(self, loss, step, state):
+        """The value of a training batch's loss; SystemExit when it is not finite (NaN or
+        infinity: the weights would turn NaN at the next step), naming the step, its epoch and
+        batch, and what is kept: last.pt of this run's last evaluation, if there was one."""
+        value = loss.item()
+        if math.isfinite(value):
+            return value
+        kept = (f"the last good checkpoint, {self.path} (at the last evaluation), is kept"
+                if state["best"] is not None and self.path.exists() else
+                "no checkpoint of this run was saved yet (no evaluation before it)")
+        raise SystemExit(f"{step}: the training loss is {value} at epoch {state['epoch'] + 1}, "
+                         f"step {state['step'] + 1}: stopped, unfinished (a learning rate too "
+                         f"high, or inputs too large?); {kept}")
+
     def finish(self):
         """The run is done (its metrics.json written): nothing is left to resume."""
-        self.path.unlink()
+        self.path.unlink(missing_ok=True)
+
+
+def teacher_inputs(source, key):
+    """The files that make a teacher, for a step's manifest under key: its weights, and beside
+    them its config.json and vocab.txt (an edited config or vocabulary is another teacher).  A
+    URL or a name that is no local file stands for itself."""
+    weights = weights_file(source)
+    if not Path(str(weights)).exists():
+        return {key: weights}
+    folder = Path(weights) if Path(weights).is_dir() else Path(weights).parent
+    return {key: weights, f"{key}_config": folder / "config.json", f"{key}_vocab": folder / "vocab.txt"}
 
 
 def weights_file(source):

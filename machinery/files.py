@@ -4,6 +4,10 @@ resumable arrays, provenance and the progress line.
 Nothing here is part of Tang et al.'s method; the chapters (data.py, models.py, augment.py,
 distill.py) call it so that they can stay about the method.  It imports nothing of ours.
 """
+import ast
+import ctypes
+import errno
+import fcntl
 import gzip
 import hashlib
 import io
@@ -11,9 +15,11 @@ import json
 import os
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 import zipfile
@@ -39,6 +45,12 @@ def find_data_dir(data_dir=None):
         return Path(os.environ["DATA_DIR"])
     shared = HERE.parent / "shared" / "data"
     return shared if shared.is_dir() else HERE / "data"
+
+
+def given_data_dir(flag, saved):
+    """The data folder of a step that reads a run made earlier (eval): the one given now, by
+    --data-dir or DATA_DIR, over the one the run saved (data moved since is read where it is)."""
+    return flag or os.environ.get("DATA_DIR") or saved
 
 
 class MissingDataError(FileNotFoundError):
@@ -172,9 +184,10 @@ def open_binary(path):
     """A GloVe/word2vec file as bytes: plain, .gz, or 'archive.zip' (its only .txt member) or
     'archive.zip:member.txt'.  Always streamed, never read whole."""
     path = str(path)
-    if ".zip" in path:
-        archive, _, member = path.partition(".zip")
-        archive, member = archive + ".zip", member.lstrip(":")
+    # An archive's name ends in .zip, alone or before ':member': a folder my.zipdir/ is a folder
+    if path.endswith(".zip") or ".zip:" in path:
+        archive, _, member = path.partition(".zip:") if ".zip:" in path else (path[:-4], "", "")
+        archive += ".zip"
         z = zipfile.ZipFile(archive)
         if not member:
             txt = [n for n in z.namelist() if n.endswith(".txt")]
@@ -215,12 +228,33 @@ def text_lines(path):
 
 @contextmanager
 def atomic(path):
-    """Yields `<path>.part` to write; renamed to path only when the block finished."""
+    """Yields `<path>.part` to write; renamed to path only when the block finished.  A disk that
+    fills up on the way stops the step naming path, the part removed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     part = path.with_name(path.name + PART)
-    yield part
+    try:
+        yield part
+    except (OSError, RuntimeError) as error:
+        if not disk_full(error, part):
+            raise
+        part.unlink(missing_ok=True)
+        raise SystemExit(f"{path}: not written: the disk is full (no space left on device in "
+                         f"{path.parent}); free some space and run again") from None
     part.replace(path)
+
+
+def disk_full(error, part):
+    """Whether writing part failed for want of space: an OSError says so (ENOSPC), torch.save
+    does not (a RuntimeError, 'basic_ios::clear'): then whether the part can grow at all."""
+    if isinstance(error, OSError):
+        return error.errno == errno.ENOSPC
+    try:
+        with open(part, "ab") as f:
+            f.write(bytes(1 << 16))
+    except OSError as probe:
+        return probe.errno == errno.ENOSPC
+    return False
 
 
 def save_json(path, obj):
@@ -339,13 +373,52 @@ def fingerprint(path):
     return {"bytes": path.stat().st_size, "sha256": digest.hexdigest()}
 
 
-def manifest(args, inputs, ignore=()):
+def manifest(args, inputs, ignore=(), code=None):
     """The settings of args (every flag but paths, which the inputs' fingerprints cover, and the
-    names in ignore) and the fingerprints of the input files (name -> path; a name, URL or None
-    that is no local file stands for itself)."""
+    names in ignore), the fingerprints of the input files (name -> path; a name, URL or None
+    that is no local file stands for itself) and, given the step's chapter file, of its code."""
     paths = {"out", "device", "data_dir", "cmd", "func"} | set(ignore) | set(inputs)
-    return {"settings": {k: v for k, v in vars(args).items() if k not in paths},
+    made = {"settings": {k: v for k, v in vars(args).items() if k not in paths},
             "inputs": {name: fingerprint(p) if p and Path(p).exists() else p for name, p in inputs.items()}}
+    if code:
+        made["code"] = code_of(code)
+    return made
+
+
+def code_of(entry):
+    """{file: hash of its syntax} of the chapter file entry and of every project module it
+    imports, directly or not: the code that makes a step's output is one of its inputs, so that
+    an edited rule redoes the steps that run it.  Comments and docstrings are left out of the
+    hash (a reader's notes redo nothing); a module outside the project is not ours to track."""
+    todo, found = [Path(entry).resolve()], {}
+    while todo:
+        path = todo.pop()
+        rel = path.relative_to(HERE).as_posix()
+        if rel in found:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            body = getattr(node, "body", None)
+            if isinstance(body, list) and body and is_docstring(body[0]):
+                node.body = body[1:] or [ast.Pass()]
+        found[rel] = hashlib.sha256(ast.dump(tree).encode()).hexdigest()[:16]
+        todo += [module for module in imported(tree) if module.is_file()]
+    return dict(sorted(found.items()))
+
+
+def is_docstring(statement):
+    return isinstance(statement, ast.Expr) and isinstance(getattr(statement.value, "value", None), str)
+
+
+def imported(tree):
+    """The project files that would hold the modules a syntax tree imports."""
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names += [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+    return [HERE / (name.replace(".", "/") + ".py") for name in names]
 
 
 def changes(old, new):
@@ -355,6 +428,7 @@ def changes(old, new):
     said = [f"{k}: {old['settings'].get(k)!r} -> {v!r}" for k, v in new["settings"].items()
             if old["settings"].get(k) != v]
     said += [f"{k} changed" for k, v in new["inputs"].items() if old["inputs"].get(k) != v]
+    said += [f"the code of {k} changed" for k, v in new.get("code", {}).items() if old.get("code", {}).get(k) != v]
     return said
 
 
@@ -370,19 +444,140 @@ def matches(path, made, what):
     return not diff
 
 
-def writable(folder, stale=None):
-    """Fail now, not after an hour of training, when an output folder cannot be written; remove
-    `stale`, the finished-step marker of an output being made afresh."""
+# A step's record (its summary JSON with the manifest) vouches for its outputs: it is written
+# only once they are whole, names each with its fingerprint, and is set aside before a step
+# starts them afresh.  So a kill at any point leaves either a record that matches the files on
+# disk or no record (the step is not finished), and a file edited after it was made is made again.
+
+def record(path, summary, outputs):
+    """Write the record at path: summary with the fingerprint of each output file (named
+    relative to the record's folder).  Call it when the outputs are whole."""
+    folder = Path(path).parent
+    made = {Path(o).relative_to(folder).as_posix(): fingerprint(o) for o in outputs}
+    save_json(path, {**summary, "outputs": made})
+
+
+def finished(path, made, what):
+    """True when the record at path has the manifest `made` and its outputs are on disk as it
+    names them; else False, saying on stderr why (nothing when there is no record)."""
+    if not Path(path).exists():
+        return False
+    saved = read_json(path)
+    folder = Path(path).parent
+    diff = changes(saved.get("manifest"), made)
+    outputs = saved.get("outputs") or {}
+    if not outputs:
+        diff.append("its record names no output")
+    for name, kept in outputs.items():
+        if not (folder / name).exists() or fingerprint(folder / name) != kept:
+            diff.append(f"{name} was changed or removed after it was made")
+    if diff:
+        print(f"{what} was made from other settings or inputs, or has changed ({'; '.join(diff)}): "
+              f"starting it afresh", file=sys.stderr)
+    return not diff
+
+
+def retire(path=None, companions=()):
+    """Before a step starts its outputs afresh: its old record moves to <name>.previous.json
+    (a finished run's curve and results are kept, but vouch for nothing) and the companions
+    (the old run's weights, config) are removed, each said on stderr."""
+    # Under torchrun every rank comes here: the first to move a file says so, the others find
+    # it gone.
+    if path is not None:
+        path = Path(path)
+        try:
+            path.replace(path.with_name(path.stem + ".previous" + path.suffix))
+            print(f"{path} -> {path.stem}.previous{path.suffix}: the old record, kept", file=sys.stderr)
+        except FileNotFoundError:
+            pass
+    for companion in map(Path, companions):
+        try:
+            companion.unlink()
+            print(f"{companion}: the old run's, removed", file=sys.stderr)
+        except FileNotFoundError:
+            pass
+
+
+def writable(folder):
+    """Fail now, not after an hour of training, when an output folder cannot be written."""
     folder = Path(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe = folder / f".write-test-{os.getpid()}{PART}"     # one per process: torchrun's ranks
         probe.write_text("")
         probe.unlink()
-        if stale is not None:
-            Path(stale).unlink(missing_ok=True)
     except OSError as error:
         raise SystemExit(f"cannot write into {folder}: {error}") from None
+
+
+# ----------------------------------------------------------------------------------------------
+# One writer per output.  A step holds an fcntl lock on `<out>.lock`, beside its output file or
+# folder, from its start to the end of its process: a second run on the same output stops at
+# once, naming the first, instead of writing into the same `.part` files (rows of two teachers
+# in one array, a checkpoint renamed away under the other).  Stopping is simpler and clearer
+# than waiting: the user decides whether the first run is wanted.
+
+LOCKS = {}          # lock file -> its open file, for each lock this process holds
+
+
+def lock(*outputs):
+    """Hold `<out>.lock` for each output until this process ends, with its pid and command line
+    written in it; stop, naming the holder, when another live process holds one.  A lock file
+    left by a dead process holds no lock any more and is simply taken.  Under torchrun every
+    worker dies with its launcher, and rank 0 holds the locks for all the ranks."""
+    if "TORCHELASTIC_RUN_ID" in os.environ:
+        die_with_launcher()
+    if int(os.environ.get("WORLD_SIZE", 1)) > 1 and int(os.environ.get("RANK", 0)) != 0:
+        return
+    for out in outputs:
+        take(Path(str(out) + ".lock"), out)
+
+
+def take(path, out):
+    """The lock at path, or SystemExit naming the live process that holds it."""
+    if path.resolve() in LOCKS:               # taken already by an earlier step of this process
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a+", encoding="utf-8")         # never truncated before it is ours
+    except OSError as error:
+        raise SystemExit(f"cannot write into {path.parent}: {error}") from None
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        pid, _, command = handle.read().strip().partition("\n")
+        handle.close()
+        holder = f"pid {pid} ({command})" if pid else "another process"
+        raise SystemExit(f"{out} is being written by {holder}; wait for it or stop it, then run "
+                         f"this again (this run stops rather than waits: two writers of one "
+                         f"output would mix their work; lock file {path})") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\npython {' '.join(sys.argv)}\n")
+    handle.flush()
+    LOCKS[path.resolve()] = handle
+
+
+def die_with_launcher():
+    """Be killed when torchrun's launcher dies: its workers run in sessions of their own, and
+    would go on writing their shards beside a rerun.  Linux kills us at once (prctl's
+    PR_SET_PDEATHSIG); elsewhere a thread watches for the parent to change."""
+    launcher = os.getppid()
+    try:
+        refused = ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)    # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):                                       # no prctl: not Linux
+        refused = True
+    if refused:
+        threading.Thread(target=watch_parent, args=(launcher,), daemon=True).start()
+    if os.getppid() != launcher:            # it died before prctl took effect
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def watch_parent(parent):
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def write_tsv(path, header, rows):
@@ -401,14 +596,68 @@ def write_errors(path, split, predictions, teacher, task, limit):
     print(f"{len(wrong)} misclassified examples -> {path}")
 
 
-def rows_for(path, split):
-    """The array in `path` (the teacher's logits), one row per example of `split`: where two
-    files meet, their row counts must agree."""
-    array = np.load(path)
-    if len(array) != len(split):
+def require_finite(numbers, what):
+    """ValueError naming `what` (a file and line) when an array read from a file holds a NaN or
+    an infinity ("nan", "1e999", or a number past float32's range): it would reach the model and
+    make every prediction NaN."""
+    if not np.isfinite(numbers).all():
+        bad = [float(x) for x in np.asarray(numbers).ravel() if not np.isfinite(x)]
+        raise ValueError(f"{what} holds {bad[0]} ({len(bad)} such): expected finite numbers "
+                         f"(within float32's range, about ±3.4e38)")
+
+
+def read_logits(path, split, classes):
+    """The teacher's logits in the .npy at `path`, checked where they enter: floats, of shape
+    (one row per example of `split`, `classes`), every one finite.  Anything else stops with a
+    message naming the file and what was expected: a NaN row, an integer array or an (N, 1)
+    array broadcast over the classes would otherwise train a student on nonsense."""
+    expected = f"expected a float array of shape ({len(split)}, {classes}), finite"
+    with open(path, "rb") as f:
+        if f.read(6) != b"\x93NUMPY":
+            raise SystemExit(f"{path}: not a .npy file (it does not start with numpy's mark "
+                             f"\\x93NUMPY: a text file?); {expected}")
+    try:
+        array = np.load(path, allow_pickle=False)          # object arrays would be pickles
+    except (ValueError, EOFError) as error:
+        said = ("it holds Python objects, pickles, which are never loaded"
+                if "Object arrays" in str(error) else str(error))
+        raise SystemExit(f"{path}: not a readable .npy array of numbers: {said}; {expected}: "
+                         f"make it again with distill.py logits") from None
+    if array.dtype.kind != "f":
+        raise SystemExit(f"{path} holds numbers of type {array.dtype}; {expected}")
+    if array.ndim == 2 and len(array) != len(split) and array.shape[1] == classes:
         raise SystemExit(f"{path} holds {len(array):,} rows but {split.path} has {len(split):,} examples: "
                          f"make {Path(path).name} again from that file")
+    if array.shape != (len(split), classes):
+        raise SystemExit(f"{path} holds an array of shape {array.shape}; {expected} "
+                         f"(a row per example of {split.path}, a column per class)")
+    bad = np.flatnonzero(~np.isfinite(array).all(axis=1))
+    if len(bad):
+        raise SystemExit(f"{path}: row {bad[0]} holds {array[bad[0]].tolist()}, not finite "
+                         f"({len(bad):,} of {len(array):,} rows are not); {expected}: make it "
+                         f"again with distill.py logits")
     return array
+
+
+def made_from(pairs):
+    """Stop before training when an array of rows (the teacher's logits) was made from another
+    version of the file whose rows it holds: its record (<name>.json beside it, as distill.py
+    logits writes it) names that file's fingerprint.  pairs: (array, file) of the step, a pair
+    without an array record or file skipped.  The row counts alone miss a file shuffled or
+    edited in place, which would pair each sentence with another sentence's logits."""
+    for array, source in pairs:
+        if not array or not source:
+            continue
+        record = Path(array).with_suffix(".json")
+        if not record.exists() or not Path(source).exists():
+            continue
+        made = (read_json(record).get("manifest") or {}).get("inputs", {}).get("input")
+        now = fingerprint(source)
+        if isinstance(made, dict) and made != now:
+            raise SystemExit(f"{array} was made from another version of {source}: its record "
+                             f"{record} names sha256 {made.get('sha256', '?')[:12]}..., the file "
+                             f"has {now['sha256'][:12]}... (changed since, the same rows or not). "
+                             f"Make {Path(array).name} again from {source} (`make` does)")
 
 
 def nltk_data(data_dir, names):

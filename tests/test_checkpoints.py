@@ -1,14 +1,28 @@
 """Tests of checkpoints.py: Hugging Face names, shapes, missing and unused tensors named, the
-safetensors reader and its broken files."""
+safetensors reader and its broken files; numbers checked where they enter (vectors, logits,
+checkpoints, the training loss); a teacher's task, and messages that name the file."""
+import contextlib
 import json
+import os
+import pickle
+import shutil
 import struct
+import subprocess
+import sys
+from pathlib import Path
+import zipfile
 
+import numpy as np
 import pytest
 import torch
 
+import augment
+import data
+import distill
 from machinery import checkpoints
+from machinery import files
 import models
-
+from conftest import toy_sentences, toy_teacher_logits
 
 CFG = {"vocab_size": 50, "hidden_size": 8, "num_hidden_layers": 1, "num_attention_heads": 2,
        "intermediate_size": 16, "max_position_embeddings": 20, "type_vocab_size": 2}
@@ -119,3 +133,457 @@ def test_resume_restores_its_own_run_only(tmp_path, capsys):
     resume.finish()
     assert not (tmp_path / "last.pt").exists()
     assert resume.load(model=other) is None
+
+
+# --- numbers checked where they enter -------------------------------------------------------------
+# every array checked where it enters.  Word vectors, the teacher's logits
+# and checkpoints are refused, naming the file, when they hold a non-finite number or are not of
+# the dtype and shape expected; a training loss that turns non-finite stops the step with a named
+# error, a non-zero exit and no metrics.json, keeping the last good checkpoint.
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def student_args(toy, *extra):
+    """A small, quick student on the toy task (no augmented rows unless extra names them)."""
+    return ["student", "--task", "sst2", "--data-dir", str(toy), "--augmented", "", "--hidden", "8",
+            "--fc", "8", "--batch-size", "16", "--epochs", "1", "--out", str(toy / "s"), *extra]
+
+
+def interrupted(monkeypatch, after):
+    """Progress.update raises KeyboardInterrupt at its `after`-th call, as a Ctrl-C would."""
+    calls, real = {"n": 0}, files.Progress.update
+
+    def update(self, k=1):
+        calls["n"] += 1
+        if calls["n"] == after:
+            raise KeyboardInterrupt
+        real(self, k)
+    monkeypatch.setattr(files.Progress, "update", update)
+    return lambda: monkeypatch.setattr(files.Progress, "update", real)
+
+
+# --- the word vectors -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("number", ["nan", "1e999", "-inf", "1e39"])
+def test_vectors_with_a_non_finite_number_are_refused_naming_file_and_line(tmp_path, number):
+    """1e39 is finite as text but overflows float32, the matrix's type."""
+    path = tmp_path / "v.txt"
+    path.write_text(f"good 0.1 0.2\nbad 0.3 {number}\nfilm 0.5 0.6\n")
+    vocab = data.Vocab.build([["good", "bad", "film"]])
+    with pytest.raises(ValueError, match=rf"v.txt:2: .*'bad'.*finite"):
+        data.load_vectors(path, vocab, verbose=False)
+
+
+def test_student_with_nan_in_the_vectors_file_exits_naming_it(toy):
+    np.save(toy / "train.npy", toy_teacher_logits(toy, "train"))
+    vectors = toy / "vectors" / "glove.6B.50d.txt"
+    lines = vectors.read_text().splitlines()
+    lines[2] = lines[2].rsplit(" ", 1)[0] + " nan"
+    vectors.write_text("\n".join(lines) + "\n")
+    done = subprocess.run([sys.executable, "distill.py", *student_args(toy, "--train-logits",
+                                                                      str(toy / "train.npy"))],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode != 0
+    assert "glove.6B.50d.txt:3" in done.stderr and "Traceback" not in done.stderr
+    assert not (toy / "s" / "metrics.json").exists()
+
+
+# --- the teacher's logits given to the student ----------------------------------------------
+
+def write_text_file(path, good):
+    path.write_text("\n".join(" ".join(map(str, row)) for row in good))
+
+
+def write_truncated(path, good):
+    np.save(path, good)
+    path.write_bytes(path.read_bytes()[:-40])
+
+
+def write_object(path, good):
+    np.save(path, good.astype(object), allow_pickle=True)
+
+
+BAD_LOGITS = {   # case -> (how the file is written from the right logits, what the error says)
+    "nan": (lambda p, g: np.save(p, np.where(np.arange(len(g))[:, None] == 7, np.nan, g)),
+            "row 7 .*not finite"),
+    "inf": (lambda p, g: np.save(p, np.where(np.arange(len(g))[:, None] == 3, np.inf, g)),
+            "row 3 .*not finite"),
+    "int64": (lambda p, g: np.save(p, g.astype(np.int64)), "float"),
+    "one_column": (lambda p, g: np.save(p, g[:, :1]), r"\(400, 2\)"),
+    "three_columns": (lambda p, g: np.save(p, np.concatenate([g, g[:, :1]], 1)), r"\(400, 2\)"),
+    "one_dimensional": (lambda p, g: np.save(p, g[:, 0]), r"\(400, 2\)"),
+    "object": (write_object, "float"),
+    "text": (write_text_file, r"\.npy"),
+    "truncated": (write_truncated, r"\.npy"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_LOGITS))
+def test_bad_train_logits_are_refused_naming_the_file(toy, case):
+    write, expected = BAD_LOGITS[case]
+    path = toy / "bad.npy"
+    write(path, toy_teacher_logits(toy, "train"))
+    with pytest.raises(SystemExit, match=rf"bad.npy.*{expected}"):
+        distill.main(student_args(toy, "--train-logits", str(path)))
+    assert not (toy / "s" / "metrics.json").exists()
+
+
+@pytest.mark.parametrize("case", ["nan", "one_column", "text"])
+def test_bad_augmented_logits_are_refused_naming_the_file(toy, case):
+    np.save(toy / "train.npy", toy_teacher_logits(toy, "train"))
+    aug = toy / "aug.tsv"
+    aug.write_text("sentence\tlabel\tsource_row\n" + "".join(f"the good film\t1\t{i}\n"
+                                                             for i in range(10)))
+    write, expected = BAD_LOGITS[case]
+    write(toy / "aug_bad.npy", np.tile(np.array([[-2.0, 2.0]], np.float32), (10, 1)))
+    expected = expected.replace("400", "10")
+    with pytest.raises(SystemExit, match=rf"aug_bad.npy.*{expected}"):
+        distill.main(student_args(toy, "--train-logits", str(toy / "train.npy"), "--augmented",
+                                  str(aug), "--augmented-logits", str(toy / "aug_bad.npy")))
+
+
+# --- checkpoints ------------------------------------------------------------------------------
+
+def test_student_pt_with_nan_is_refused_naming_it(toy):
+    np.save(toy / "train.npy", toy_teacher_logits(toy, "train"))
+    distill.main(student_args(toy, "--train-logits", str(toy / "train.npy")))
+    state = torch.load(toy / "s" / "student.pt", weights_only=True)
+    state["out.weight"][0, 0] = float("nan")
+    torch.save(state, toy / "s" / "student.pt")
+    with pytest.raises(SystemExit, match=r"student.pt.*'out.weight'.*finite"):
+        distill.main(["predict", "--run", str(toy / "s"), "a good film"])
+    with pytest.raises(SystemExit, match=r"student.pt.*'out.weight'.*finite"):
+        distill.main(["eval", "--run", str(toy / "s")])
+
+
+def test_teacher_pt_with_inf_is_refused_naming_it(toy):
+    state = torch.load(toy / "teacher" / "teacher.pt", weights_only=True)
+    name = next(k for k in state if k.endswith("q.weight"))
+    state[name][1, 1] = float("inf")
+    torch.save(state, toy / "teacher" / "teacher.pt")
+    with pytest.raises(SystemExit, match=rf"teacher.pt.*'{name}'.*finite"):
+        distill.main(["logits", "--task", "sst2", "--data-dir", str(toy), "--teacher-dir",
+                      str(toy / "teacher"), "--no-bf16", "--out", str(toy / "l.npy")])
+    assert not (toy / "l.npy").exists()
+    with pytest.raises(SystemExit, match=rf"teacher.pt.*'{name}'.*finite"):
+        distill.main(["teacher", "--task", "sst2", "--data-dir", str(toy), "--teacher",
+                      str(toy / "teacher"), "--no-bf16", "--out", str(toy / "t")])
+
+
+def test_last_pt_with_nan_is_refused_naming_it(toy, monkeypatch):
+    np.save(toy / "train.npy", toy_teacher_logits(toy, "train"))
+    args = student_args(toy, "--train-logits", str(toy / "train.npy"), "--evals-per-epoch", "3")
+    restore = interrupted(monkeypatch, 12)            # after the first evaluation
+    with pytest.raises(KeyboardInterrupt):
+        distill.main(args)
+    restore()
+    saved = torch.load(toy / "s" / "last.pt", weights_only=True)
+    saved["model"]["out.bias"][0] = float("nan")
+    torch.save(saved, toy / "s" / "last.pt")
+    with pytest.raises(SystemExit, match=r"last.pt.*'out.bias'.*finite"):
+        distill.main(args)
+    assert not (toy / "s" / "metrics.json").exists()
+
+
+# --- a training loss that turns non-finite ----------------------------------------------------
+
+def test_student_loss_turning_inf_stops_keeping_last_pt(toy):
+    """Adam at a learning rate of 1e30 moves every weight by about 1e30 in one step: the next
+    batch's logits and loss overflow.  The evaluation after each batch saved last.pt."""
+    np.save(toy / "train.npy", toy_teacher_logits(toy, "train"))
+    args = student_args(toy, "--train-logits", str(toy / "train.npy"), "--optimizer", "adam",
+                        "--lr", "1e30", "--evals-per-epoch", "25")
+    done = subprocess.run([sys.executable, "distill.py", *args], cwd=ROOT, capture_output=True,
+                          text=True)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert "student" in last and "loss" in last and "epoch 1" in last and "step 2" in last
+    assert str(toy / "s" / "last.pt") in last and "kept" in last
+    assert (toy / "s" / "last.pt").exists() and not (toy / "s" / "metrics.json").exists()
+
+
+def test_student_loss_inf_at_the_first_step_says_no_checkpoint(toy):
+    """Finite logits so large that their squared distance overflows float32."""
+    np.save(toy / "train.npy", toy_teacher_logits(toy, "train") * 1e25)
+    with pytest.raises(SystemExit, match=r"loss is inf.*epoch 1, step 1.*no checkpoint"):
+        distill.main(student_args(toy, "--train-logits", str(toy / "train.npy")))
+    assert not (toy / "s" / "metrics.json").exists() and not (toy / "s" / "last.pt").exists()
+
+
+def test_teacher_loss_turning_non_finite_stops_keeping_last_pt(toy):
+    args = ["teacher", "--task", "sst2", "--data-dir", str(toy), "--teacher", str(toy / "teacher"),
+            "--epochs", "1", "--lr", "1e30", "--warmup", "0", "--batch-size", "16",
+            "--evals-per-epoch", "25", "--no-bf16", "--out", str(toy / "t")]
+    with pytest.raises(SystemExit, match=r"teacher.*loss is (nan|inf).*epoch 1, step \d+.*"
+                                         r"last.pt.*kept") as raised:
+        distill.main(args)
+    assert "step 1:" not in str(raised.value)
+    assert (toy / "t" / "last.pt").exists() and not (toy / "t" / "metrics.json").exists()
+
+
+# --- a teacher's task, and messages that name the file --------------------------------------------
+# a teacher folder records its task, and `logits` and `eval` refuse
+# a teacher of another task or one never fine-tuned (--any-teacher allows it; a folder made before
+# the record existed is accepted with a warning); messages that name the file and what was
+# expected: crafted checkpoints, web pages saved as weights or config, a missing teacher folder, a
+# student folder given as teacher, read-only output folders, a full disk, a folder whose name
+# holds `.zip`, and eval reading the data folder it is given.
+
+
+
+def fine_tune(toy, task, out):
+    """A real, quick `distill.py teacher` run on the toy data of `task` from the toy BERT."""
+    distill.main(["teacher", "--task", task, "--data-dir", str(toy), "--teacher", str(toy / "teacher"),
+                  "--out", str(out), "--epochs", "1", "--batch-size", "32", "--limit", "64",
+                  "--evals-per-epoch", "1", "--no-bf16"])
+    return out
+
+
+def student(toy, out, *extra):
+    """A quick baseline student (labels only) on the toy SST-2."""
+    distill.main(["student", "--task", "sst2", "--data-dir", str(toy), "--no-distill", "--hidden", "8",
+                  "--fc", "8", "--batch-size", "32", "--epochs", "1", "--out", str(out), *extra])
+    return out
+
+
+def toy_mrpc(toy):
+    """A toy MRPC beside the toy SST-2: pairs of toy sentences, a paraphrase when both agree."""
+    rng = np.random.default_rng(1)
+    folder = toy / "glue" / "MRPC"
+    folder.mkdir(parents=True)
+    header = "Quality\t#1 ID\t#2 ID\t#1 String\t#2 String\n"
+    for split, n in (("train", 80), ("dev", 20)):
+        a, la = toy_sentences(n, rng)
+        b, lb = toy_sentences(n, rng)
+        rows = "".join(f"{int(x == y)}\t{i}\t{i}\t{s}\t{t}\n" for i, (s, t, x, y) in enumerate(zip(a, b, la, lb)))
+        (folder / f"{split}.tsv").write_text(header + rows)
+    return folder
+
+
+def hf_layout(toy):
+    """The toy BERT as a pretrained download looks: config.json, vocab.txt, pytorch_model.bin
+    (no teacher.pt): a teacher never fine-tuned, its classifier random."""
+    folder = toy / "pretrained"
+    folder.mkdir()
+    for name in ("config.json", "vocab.txt"):
+        shutil.copyfile(toy / "teacher" / name, folder / name)
+    shutil.copyfile(toy / "teacher" / "teacher.pt", folder / "pytorch_model.bin")
+    return folder
+
+
+def logits_args(toy, task, teacher, out, *extra):
+    source = toy / "glue" / data.TASKS[task].name / "dev.tsv"
+    return ["logits", "--task", task, "--data-dir", str(toy), "--teacher-dir", str(teacher),
+            "--input", str(source), "--no-bf16", "--batch-size", "16", "--out", str(out), *extra]
+
+
+# --- the teacher folder records its task -------------------------------------------------------
+
+def test_teacher_folder_records_its_task_and_logits_refuse_another_task(toy, capsys):
+    toy_mrpc(toy)
+    tuned = fine_tune(toy, "sst2", toy / "tuned")
+    assert json.loads((tuned / "teacher.json").read_text()) == {"task": "sst2", "fine_tuned": True}
+    with pytest.raises(SystemExit) as refused:
+        distill.main(logits_args(toy, "mrpc", tuned, toy / "m.npy"))
+    said = str(refused.value)
+    assert str(tuned) in said and "sst2" in said and "mrpc" in said and "--any-teacher" in said
+    assert not (toy / "m.npy").exists()
+    distill.main(logits_args(toy, "mrpc", tuned, toy / "m.npy", "--any-teacher"))    # the unusual case
+    assert np.load(toy / "m.npy").shape == (20, 2)
+    distill.main(logits_args(toy, "sst2", tuned, toy / "s.npy"))                     # its own task
+    assert np.load(toy / "s.npy").shape == (100, 2)
+
+
+def test_eval_refuses_a_teacher_of_another_task(toy):
+    toy_mrpc(toy)
+    mrpc_teacher = fine_tune(toy, "mrpc", toy / "mrpc_teacher")
+    run = student(toy, toy / "runs" / "s")
+    with pytest.raises(SystemExit) as refused:
+        distill.main(["eval", "--run", str(run), "--teacher-dir", str(mrpc_teacher)])
+    said = str(refused.value)
+    assert str(mrpc_teacher) in said and "mrpc" in said and "sst2" in said
+    assert not (run / "eval.json").exists()
+    distill.main(["eval", "--run", str(run), "--teacher-dir", str(mrpc_teacher), "--any-teacher"])
+    assert "teacher_dev" in json.loads((run / "eval.json").read_text())
+
+
+@pytest.mark.parametrize("kind", ["folder", "minilm"])
+def test_a_teacher_never_fine_tuned_is_refused(toy, kind, minilm_folder):
+    teacher = hf_layout(toy) if kind == "folder" else "minilm"
+    with pytest.raises(SystemExit) as refused:
+        distill.main(logits_args(toy, "sst2", teacher, toy / "l.npy"))
+    said = str(refused.value)
+    assert str(teacher) in said and "never fine-tuned" in said and "sst2" in said
+    run = student(toy, toy / "runs" / "s")
+    with pytest.raises(SystemExit, match="never fine-tuned"):
+        distill.main(["eval", "--run", str(run), "--teacher-dir", str(teacher)])
+    if kind == "folder":          # minilm's 22M parameters are not worth a run here
+        distill.main(logits_args(toy, "sst2", teacher, toy / "l.npy", "--any-teacher"))
+        assert np.load(toy / "l.npy").shape == (100, 2)
+
+
+def test_a_teacher_folder_made_before_the_record_is_accepted_with_a_warning(toy, capsys):
+    """toy/teacher holds teacher.pt, config.json, vocab.txt and no teacher.json: the folder an
+    earlier `distill.py teacher` wrote."""
+    distill.main(logits_args(toy, "sst2", toy / "teacher", toy / "l.npy"))
+    assert np.load(toy / "l.npy").shape == (100, 2)
+    err = capsys.readouterr().err
+    assert "warning" in err and str(toy / "teacher") in err and "teacher.json" in err
+
+
+# --- messages that name the file and what was expected ----------------------------------------
+
+class Crafted:
+    """A pickle that would call print when unpickled without weights_only."""
+    def __reduce__(self):
+        return (print, ("unpickled",))
+
+
+def run_cli(toy, *argv):
+    env = {**os.environ, "DATA_DIR": str(toy)}
+    return subprocess.run([sys.executable, "distill.py", *argv], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_crafted_student_and_teacher_checkpoints_are_named_without_advising_weights_only(toy):
+    run = student(toy, toy / "s")
+    with open(run / "student.pt", "wb") as f:
+        pickle.dump({"static.weight": Crafted()}, f)
+    teacher = toy / "teacher"
+    with open(teacher / "teacher.pt", "wb") as f:
+        pickle.dump(Crafted(), f)
+    for argv, name in ((["predict", "--run", str(run), "good film"], run / "student.pt"),
+                       (["logits", "--task", "sst2", "--teacher-dir", str(teacher), "--split", "dev",
+                         "--out", str(toy / "l.npy")], teacher / "teacher.pt")):
+        done = run_cli(toy, *argv)
+        assert done.returncode != 0
+        assert f"{name}: not a checkpoint of ours" in done.stderr, done.stderr
+        # torch's message advises "Re-running `torch.load` with `weights_only` set to `False`"
+        assert "set to `False`" not in done.stderr and "weights_only=False" not in done.stderr
+        assert "Traceback" not in done.stderr
+        assert "unpickled" not in done.stdout
+
+
+PAGE = "<!DOCTYPE html>\n<html><head><title>Hugging Face</title></head><body>Sign in</body></html>\n"
+
+
+@pytest.mark.parametrize("name", ["pytorch_model.bin", "model.safetensors", "config.json"])
+def test_a_web_page_saved_as_weights_or_config_is_named(toy, name):
+    folder = hf_layout(toy)
+    if name != "pytorch_model.bin":
+        (folder / "pytorch_model.bin").unlink()
+        shutil.copyfile(toy / "teacher" / "teacher.pt", folder / "teacher.pt")
+    (folder / name).write_text(PAGE)
+    with pytest.raises((SystemExit, ValueError)) as refused:
+        distill.load_teacher(str(folder), 2)
+    said = str(refused.value)
+    assert said.startswith(f"{folder / name}: not a ") and "it starts with '<!DOCTYPE html'" in said
+    assert "web page" in said and "weights_only" not in said
+
+
+def test_a_missing_teacher_folder_is_named(toy):
+    missing = toy / "no-such-teacher"
+    with pytest.raises((SystemExit, FileNotFoundError)) as refused:
+        distill.main(["teacher", "--task", "sst2", "--data-dir", str(toy), "--teacher", str(missing),
+                      "--out", str(toy / "t"), "--epochs", "1"])
+    said = str(refused.value)
+    assert str(missing) in said and "config.json" not in said.split(str(missing))[0]
+    assert str(toy / "config.json") not in said
+    with pytest.raises((SystemExit, FileNotFoundError), match="no-such-teacher"):
+        distill.main(logits_args(toy, "sst2", missing, toy / "l.npy"))
+
+
+def test_a_student_folder_given_as_teacher_is_named(toy):
+    run = student(toy, toy / "s")
+    with pytest.raises((SystemExit, ValueError)) as refused:
+        distill.main(["teacher", "--task", "sst2", "--data-dir", str(toy), "--teacher", str(run),
+                      "--out", str(toy / "t"), "--epochs", "1"])
+    assert str(run) in str(refused.value) and "student folder" in str(refused.value)
+    with pytest.raises((SystemExit, ValueError), match="student folder"):
+        distill.main(logits_args(toy, "sst2", run, toy / "l.npy"))
+
+
+@contextlib.contextmanager
+def read_only(folder):
+    """folder made read-only for this process: by its mode bits, or for root (who ignores them)
+    by a read-only bind mount of it on itself."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        try:
+            yield folder
+        finally:
+            folder.chmod(0o755)
+        return
+    if subprocess.run(["mount", "--bind", "-o", "ro", str(folder), str(folder)], capture_output=True).returncode:
+        pytest.skip("root cannot make a read-only folder here")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+def test_augment_logits_and_eval_name_a_read_only_folder(toy, monkeypatch):
+    shared_nltk = files.find_data_dir() / "nltk_data"
+    if shared_nltk.is_dir():
+        monkeypatch.setenv("NLTK_DATA", str(shared_nltk))
+    run = student(toy, toy / "runs" / "s")
+    locked = toy / "locked"
+    with read_only(locked):
+        with pytest.raises(SystemExit, match=f"cannot write into {locked}"):
+            augment.main(["--task", "sst2", "--data-dir", str(toy), "--out", str(locked / "aug.tsv"),
+                          "--n-iter", "2", "--limit", "10"])
+        with pytest.raises(SystemExit, match=f"cannot write into {locked}"):
+            distill.main(logits_args(toy, "sst2", toy / "teacher", locked / "l.npy"))
+        with pytest.raises(SystemExit, match=f"cannot write into {locked}"):
+            distill.main(["eval", "--run", str(run), "--submit", str(locked / "glue")])
+    with read_only(run):
+        with pytest.raises(SystemExit, match=f"cannot write into {run}"):
+            distill.main(["eval", "--run", str(run)])
+
+
+def test_a_full_disk_is_named(tmp_path):
+    """/dev/full answers every write with ENOSPC, as a full disk does: the `.part` each output is
+    written to is made a link to it."""
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "eval.json.part").symlink_to("/dev/full")
+    with pytest.raises(SystemExit) as refused:
+        files.save_json(out / "eval.json", {"acc": 0.5})
+    assert str(out / "eval.json") in str(refused.value) and "disk is full" in str(refused.value)
+    assert not (out / "eval.json").exists()
+    (out / "student.pt.part").symlink_to("/dev/full")         # torch.save says basic_ios::clear
+    model = models.BiLSTMStudent(torch.zeros(10, 4), num_labels=2, hidden=4, fc=4)
+    with pytest.raises(SystemExit) as refused:
+        checkpoints.save_student(model, out)
+    assert str(out / "student.pt") in str(refused.value) and "disk is full" in str(refused.value)
+
+
+def test_vectors_under_a_folder_named_zip_something_are_found(tmp_path):
+    vocab = data.Vocab(["good", "bad"])
+    text = "good 0.1 0.2\nbad 0.3 0.4\n"
+    folder = tmp_path / "my.zipdir"
+    folder.mkdir()
+    (folder / "v.txt").write_text(text)
+    with zipfile.ZipFile(tmp_path / "v.zip", "w") as z:
+        z.writestr("v.txt", text)
+    plain, _ = data.load_vectors(folder / "v.txt", vocab, verbose=False)
+    for zipped in (tmp_path / "v.zip", f"{tmp_path / 'v.zip'}:v.txt"):         # archives still read
+        np.testing.assert_array_equal(data.load_vectors(zipped, vocab, verbose=False)[0], plain)
+
+
+def test_eval_reads_the_data_folder_given_not_the_one_saved(toy, monkeypatch):
+    run = student(toy, toy / "runs" / "s")
+    moved = toy / "moved"
+    shutil.copytree(toy / "glue", moved / "glue")
+    dev = moved / "glue" / "SST-2" / "dev.tsv"
+    dev.write_text("".join(dev.read_text().splitlines(keepends=True)[:51]))     # header + 50 rows
+    distill.main(["eval", "--run", str(run), "--data-dir", str(moved)])
+    assert json.loads((run / "eval.json").read_text())["dev"]["n"] == 50
+    (run / "eval.json").unlink()
+    monkeypatch.setenv("DATA_DIR", str(moved))
+    distill.main(["eval", "--run", str(run)])
+    assert json.loads((run / "eval.json").read_text())["dev"]["n"] == 50

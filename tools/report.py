@@ -48,7 +48,7 @@ def cmd_sweep(args):
         # predictions (cross-selection needs them).
         made = distill.student_manifest(run_args)
         reused = next((f for f, m in trained.items() if m["config"]["alpha"] == alpha and all("predictions" in e for e in
-                       m["curve"]) and files.matches(Path(f) / "metrics.json", made, f)), None)
+                       m["curve"]) and files.finished(Path(f) / "metrics.json", made, f)), None)
         if reused:
             print(f"alpha {alpha:g}: {reused} was trained from these settings and inputs: used as it is")
         else:
