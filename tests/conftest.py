@@ -12,13 +12,13 @@ sys.path.insert(0, str(ROOT))
 
 import data    # noqa: E402  (found through the path above)
 import models  # noqa: E402
+from machinery import files  # noqa: E402
 
 
 @pytest.fixture
 def shared_data():
     """The real data, found as the project finds it (files.find_data_dir: DATA_DIR, else
     ../shared/data beside the checkout, our machines' and CI's offline copy, else ./data)."""
-    from machinery import files
     folder = files.find_data_dir()
     if not (folder / "glue" / "SST-2" / "train.tsv").exists():
         pytest.skip(f"real GLUE data not found at {folder} (set DATA_DIR, or see docs/setup.md)")
@@ -82,6 +82,33 @@ def toy_teacher_logits(toy, split):
     """A perfect toy teacher: +2 / -2 logits from the gold label."""
     labels = np.array(data.load_split("sst2", split, toy).label)
     return np.stack([-2.0 * (2 * labels - 1), 2.0 * (2 * labels - 1)], 1).astype(np.float32)
+
+
+# Interruptions and processes, as the end-to-end tests make and find them.
+
+def interrupted(monkeypatch, after):
+    """Progress.update raises KeyboardInterrupt at its `after`-th call, as a Ctrl-C would."""
+    calls, real = {"n": 0}, files.Progress.update
+
+    def update(self, k=1):
+        calls["n"] += 1
+        if calls["n"] == after:
+            raise KeyboardInterrupt
+        real(self, k)
+    monkeypatch.setattr(files.Progress, "update", update)
+    return lambda: monkeypatch.setattr(files.Progress, "update", real)
+
+
+def worker(launcher_pid, rank):
+    """The pid of torchrun's worker of that rank (read from /proc: its parent and its RANK)."""
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            ppid = int(next(l for l in status.read_text().splitlines() if l.startswith("PPid:")).split()[1])
+            environ = (status.parent / "environ").read_bytes().split(b"\0")
+        except (OSError, StopIteration):
+            continue
+        if ppid == launcher_pid and f"RANK={rank}".encode() in environ:
+            return int(status.parent.name)
 
 
 # --- the graded tests: outputs made in one place, checked in another ----------------------------

@@ -22,7 +22,7 @@ import distill
 from machinery import checkpoints
 from machinery import files
 import models
-from conftest import toy_sentences, toy_teacher_logits
+from conftest import interrupted, toy_sentences, toy_teacher_logits
 
 CFG = {"vocab_size": 50, "hidden_size": 8, "num_hidden_layers": 1, "num_attention_heads": 2,
        "intermediate_size": 16, "max_position_embeddings": 20, "type_vocab_size": 2}
@@ -148,19 +148,6 @@ def student_args(toy, *extra):
     """A small, quick student on the toy task (no augmented rows unless extra names them)."""
     return ["student", "--task", "sst2", "--data-dir", str(toy), "--augmented", "", "--hidden", "8",
             "--fc", "8", "--batch-size", "16", "--epochs", "1", "--out", str(toy / "s"), *extra]
-
-
-def interrupted(monkeypatch, after):
-    """Progress.update raises KeyboardInterrupt at its `after`-th call, as a Ctrl-C would."""
-    calls, real = {"n": 0}, files.Progress.update
-
-    def update(self, k=1):
-        calls["n"] += 1
-        if calls["n"] == after:
-            raise KeyboardInterrupt
-        real(self, k)
-    monkeypatch.setattr(files.Progress, "update", update)
-    return lambda: monkeypatch.setattr(files.Progress, "update", real)
 
 
 # --- the word vectors -------------------------------------------------------------------------

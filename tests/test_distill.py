@@ -18,7 +18,7 @@ import data
 import distill
 from machinery import files
 import models
-from conftest import raised, toy_teacher_logits
+from conftest import interrupted, raised, toy_teacher_logits
 
 # --- Eq. 1 and the metrics against hand computations -------------------------------------------
 
@@ -91,19 +91,6 @@ def test_metrics_against_confusion_matrices(produce):
 
 
 # --- the teacher's logits, interrupted and resumed ---------------------------------------------
-
-def interrupted(monkeypatch, after):
-    """Progress.update raises KeyboardInterrupt at its `after`-th call, as a Ctrl-C would."""
-    calls, real = {"n": 0}, files.Progress.update
-
-    def update(self, k=1):
-        calls["n"] += 1
-        if calls["n"] == after:
-            raise KeyboardInterrupt
-        real(self, k)
-    monkeypatch.setattr(files.Progress, "update", update)
-    return lambda: monkeypatch.setattr(files.Progress, "update", real)
-
 
 def killed(call):
     """True when call() stopped with KeyboardInterrupt, False when it returned: a producer's

@@ -18,7 +18,7 @@ import pytest
 import data
 import distill
 from machinery import files
-from conftest import toy_sentences, toy_teacher_logits
+from conftest import interrupted, toy_sentences, toy_teacher_logits, worker
 
 def test_failed_download_says_what_is_missing(tmp_path, monkeypatch):
     def offline(url, dest):
@@ -251,18 +251,6 @@ def alive(pid):
         return False
 
 
-def worker(launcher_pid, rank):
-    """The pid of torchrun's worker of that rank (read from /proc: its parent and its RANK)."""
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            ppid = int(next(l for l in status.read_text().splitlines() if l.startswith("PPid:")).split()[1])
-            environ = (status.parent / "environ").read_bytes().split(b"\0")
-        except (OSError, StopIteration):
-            continue
-        if ppid == launcher_pid and f"RANK={rank}".encode() in environ:
-            return int(status.parent.name)
-
-
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
 def test_torchrun_workers_die_with_their_launcher_and_rank0_holds_the_lock(toy):
     args = logits_args(toy, rows=50000) + ["--out", str(toy / "two.npy")]
@@ -422,15 +410,7 @@ def chain(toy, folder, settings, kill_at=None, monkeypatch=None):
     """The chain on the toy task into folder: the teacher's logits on train and on a small
     augmented file, then a distilled student.  settings: the flags that vary; kill_at: the
     call of Progress.update that raises KeyboardInterrupt, as a Ctrl-C would."""
-    if kill_at is not None:
-        calls, real = {"n": 0}, files.Progress.update
-
-        def update(self, k=1):
-            calls["n"] += 1
-            if calls["n"] == kill_at:
-                raise KeyboardInterrupt
-            real(self, k)
-        monkeypatch.setattr(files.Progress, "update", update)
+    restore = interrupted(monkeypatch, kill_at) if kill_at is not None else None
     teacher = ["--task", "sst2", "--data-dir", str(toy), "--teacher-dir", str(toy / "teacher"), "--no-bf16",
                "--batch-size", settings["logits_batch"]]
     try:
@@ -444,8 +424,8 @@ def chain(toy, folder, settings, kill_at=None, monkeypatch=None):
     except KeyboardInterrupt:
         return "killed"
     finally:
-        if kill_at is not None:
-            monkeypatch.undo()
+        if restore:
+            restore()
     return "done"
 
 

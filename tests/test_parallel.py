@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from conftest import toy_sentences, toy_teacher_logits
+from conftest import toy_sentences, toy_teacher_logits, worker
 
 
 REPO = Path(__file__).resolve().parent.parent
@@ -33,18 +33,6 @@ def finish(process):
         errors = [line for line in output.splitlines() if line.split(":")[0].endswith("Error")]
         raise AssertionError(f"{errors[0] if errors else 'failed'}\n{output}")
     return output
-
-
-def worker(launcher_pid, rank):
-    """The pid of torchrun's worker of that rank (read from /proc: its parent and its RANK)."""
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            ppid = int(next(l for l in status.read_text().splitlines() if l.startswith("PPid:")).split()[1])
-            environ = (status.parent / "environ").read_bytes().split(b"\0")
-        except (OSError, StopIteration):
-            continue
-        if ppid == launcher_pid and f"RANK={rank}".encode() in environ:
-            return int(status.parent.name)
 
 
 def test_logits_under_torchrun_equal_one_process_even_after_a_rank_dies(toy):
