@@ -176,11 +176,13 @@ $(RUNS)/%/baseline/metrics.json: CHECK
 
 # The student, the baseline and the teacher on dev, and their GLUE test files in glue/<name>/.
 $(RUNS)/%/student/eval.json: $(RUNS)/%/student/metrics.json $(RUNS)/%/baseline/metrics.json $(RUNS)/%/teacher/metrics.json
-	$(PY) distill.py eval --run $(@D) $(RUNS)/$*/baseline --teacher-dir $(RUNS)/$*/teacher --errors 50 --submit $(RUNS)/$*/glue
+	$(PY) distill.py eval --run $(@D) $(RUNS)/$*/baseline $(DATA) --teacher-dir $(RUNS)/$*/teacher --errors 50 --submit $(RUNS)/$*/glue
 
-# The last step writes $(RESULTS)/<task>.json and results/README.md; its stamp lives in $(RUNS),
+# The last step writes $(RESULTS)/<task>/errors.md (the student's errors by kind, tools/errors.py),
+# $(RESULTS)/<task>.json and results/README.md; its stamp lives in $(RUNS),
 # because results/ ships with the repository and a fresh clone must still run the chain.
 $(RUNS)/%/reported: $(RUNS)/%/student/eval.json $(RUNS)/%/baseline/metrics.json
+	$(PY) -m tools.errors --task $* --runs $(RUNS) --out $(RESULTS) $(DATA)
 	$(PY) -m tools.report results --task $* --runs $(RUNS) --out $(RESULTS)
 	@touch $@
 

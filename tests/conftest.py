@@ -1,6 +1,8 @@
 import json
 import os
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -109,6 +111,42 @@ def worker(launcher_pid, rank):
             continue
         if ppid == launcher_pid and f"RANK={rank}".encode() in environ:
             return int(status.parent.name)
+
+
+def launch(script, args, processes=1):
+    """script (distill.py, augment.py) in a fresh interpreter with one thread, or `processes`
+    of it under torchrun."""
+    launcher = [sys.executable] if processes == 1 else [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}"]
+    return subprocess.Popen(launcher + [str(ROOT / script)] + args, cwd=ROOT, text=True,
+                            env=dict(os.environ, OMP_NUM_THREADS="1"),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def finish(process):
+    """The output of a run that must succeed; if it failed, its first error line leads the message."""
+    output = process.communicate(timeout=300)[0]
+    if process.returncode != 0:
+        errors = [line for line in output.splitlines() if line.split(":")[0].endswith("Error")]
+        raise AssertionError(f"{errors[0] if errors else 'failed'}\n{output}")
+    return output
+
+
+def holder_of(lock, job):
+    """The pid written in the lock file once a process holds it, while job runs."""
+    while True:
+        text = lock.read_text() if lock.exists() else ""
+        if text.strip():
+            return int(text.split()[0])
+        assert job.poll() is None, f"no lock at {lock} while the step ran:\n{job.communicate()[0]}"
+        time.sleep(0.002)
+
+
+def logits_args(toy, rows=3000):
+    texts, _ = toy_sentences(rows, np.random.default_rng(1))
+    (toy / "many.tsv").write_text("sentence\n" + "".join(t + "\n" for t in texts))
+    return ["logits", "--task", "sst2", "--data-dir", str(toy), "--teacher-dir", str(toy / "teacher"),
+            "--input", str(toy / "many.tsv"), "--batch-size", "4", "--no-bf16"]
 
 
 # --- the graded tests: outputs made in one place, checked in another ----------------------------

@@ -241,7 +241,7 @@ def test_student_pt_with_nan_is_refused_naming_it(toy):
     with pytest.raises(SystemExit, match=r"student.pt.*'out.weight'.*finite"):
         distill.main(["predict", "--run", str(toy / "s"), "a good film"])
     with pytest.raises(SystemExit, match=r"student.pt.*'out.weight'.*finite"):
-        distill.main(["eval", "--run", str(toy / "s")])
+        distill.main(["eval", "--run", str(toy / "s"), "--data-dir", str(toy)])
 
 
 def test_teacher_pt_with_inf_is_refused_naming_it(toy):
@@ -387,11 +387,11 @@ def test_eval_refuses_a_teacher_of_another_task(toy):
     mrpc_teacher = fine_tune(toy, "mrpc", toy / "mrpc_teacher")
     run = student(toy, toy / "runs" / "s")
     with pytest.raises(SystemExit) as refused:
-        distill.main(["eval", "--run", str(run), "--teacher-dir", str(mrpc_teacher)])
+        distill.main(["eval", "--run", str(run), "--data-dir", str(toy), "--teacher-dir", str(mrpc_teacher)])
     said = str(refused.value)
     assert str(mrpc_teacher) in said and "mrpc" in said and "sst2" in said
     assert not (run / "eval.json").exists()
-    distill.main(["eval", "--run", str(run), "--teacher-dir", str(mrpc_teacher), "--any-teacher"])
+    distill.main(["eval", "--run", str(run), "--data-dir", str(toy), "--teacher-dir", str(mrpc_teacher), "--any-teacher"])
     assert "teacher_dev" in json.loads((run / "eval.json").read_text())
 
 
@@ -404,7 +404,7 @@ def test_a_teacher_never_fine_tuned_is_refused(toy, kind, minilm_folder):
     assert str(teacher) in said and "never fine-tuned" in said and "sst2" in said
     run = student(toy, toy / "runs" / "s")
     with pytest.raises(SystemExit, match="never fine-tuned"):
-        distill.main(["eval", "--run", str(run), "--teacher-dir", str(teacher)])
+        distill.main(["eval", "--run", str(run), "--data-dir", str(toy), "--teacher-dir", str(teacher)])
     if kind == "folder":          # minilm's 22M parameters are not worth a run here
         distill.main(logits_args(toy, "sst2", teacher, toy / "l.npy", "--any-teacher"))
         assert np.load(toy / "l.npy").shape == (100, 2)

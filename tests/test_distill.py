@@ -219,8 +219,8 @@ def test_eval_errors_submission_and_predict(toy, capsys, produce):
                       "--batch-size", "16", "--epochs", "3", "--out", str(toy / "s")])
         distill.main(["student", "--task", "sst2", "--data-dir", str(toy), "--no-distill", "--hidden", "8",
                       "--fc", "8", "--epochs", "1", "--out", str(toy / "b")])
-        distill.main(["eval", "--run", str(toy / "s"), str(toy / "b"), "--errors", "5", "--teacher-dir",
-                      str(toy / "teacher"), "--submit", str(toy / "glue_out")])
+        distill.main(["eval", "--run", str(toy / "s"), str(toy / "b"), "--data-dir", str(toy), "--errors", "5",
+                      "--teacher-dir", str(toy / "teacher"), "--submit", str(toy / "glue_out")])
         got = {"eval": {run: json.loads((toy / run / "eval.json").read_text()) for run in ("s", "b")},
                "trained": {run: json.loads((toy / run / "metrics.json").read_text()) for run in ("s", "b")},
                "dev_predictions": {run: student_dev_predictions(toy / run, toy) for run in ("s", "b")},
@@ -366,16 +366,16 @@ def test_unwritable_out_fails_before_training_and_eval_finds_its_own_teacher(toy
     run = toy / "runs" / "sst2"
     distill.main(["student", "--task", "sst2", "--data-dir", str(toy), "--train-logits", str(toy / "train.npy"),
                   "--augmented", "", "--hidden", "8", "--fc", "8", "--epochs", "1", "--out", str(run / "student")])
-    distill.main(["eval", "--run", str(run / "student")])          # no teacher beside it: none
+    distill.main(["eval", "--run", str(run / "student"), "--data-dir", str(toy)])    # no teacher beside it
     assert "teacher_dev" not in json.loads((run / "student" / "eval.json").read_text())
     (run / "teacher").mkdir()
     for name in ("vocab.txt", "config.json", "teacher.pt"):
         (run / "teacher" / name).write_bytes((toy / "teacher" / name).read_bytes())
-    distill.main(["eval", "--run", str(run / "student")])          # the teacher beside the run
+    distill.main(["eval", "--run", str(run / "student"), "--data-dir", str(toy)])    # its teacher beside it
     assert "teacher_dev" in json.loads((run / "student" / "eval.json").read_text())
     (run / "student" / "metrics.json").unlink()                     # as if killed before the end
     capsys.readouterr()
-    distill.main(["eval", "--run", str(run / "student")])
+    distill.main(["eval", "--run", str(run / "student"), "--data-dir", str(toy)])
     assert "has not finished training" in capsys.readouterr().err
     with pytest.raises(SystemExit, match="non-empty sentences"):
         distill.main(["predict", "--run", str(run / "student"), ""])

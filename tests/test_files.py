@@ -18,7 +18,7 @@ import pytest
 import data
 import distill
 from machinery import files
-from conftest import interrupted, toy_sentences, toy_teacher_logits, worker
+from conftest import finish, holder_of, interrupted, launch, logits_args, toy_sentences, toy_teacher_logits
 
 def test_failed_download_says_what_is_missing(tmp_path, monkeypatch):
     def offline(url, dest):
@@ -127,39 +127,6 @@ def test_provenance_names_command_config_and_commit():
 REPO = Path(__file__).resolve().parent.parent
 
 
-def launch(script, args, processes=1):
-    """script (distill.py, augment.py) in a fresh interpreter with one thread, or `processes`
-    of it under torchrun."""
-    launcher = [sys.executable] if processes == 1 else [
-        sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}"]
-    return subprocess.Popen(launcher + [str(REPO / script)] + args, cwd=REPO, text=True,
-                            env=dict(os.environ, OMP_NUM_THREADS="1"),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-
-
-def finish(process):
-    output = process.communicate(timeout=300)[0]
-    assert process.returncode == 0, output
-    return output
-
-
-def holder_of(lock, job):
-    """The pid written in the lock file once a process holds it, while job runs."""
-    while True:
-        text = lock.read_text() if lock.exists() else ""
-        if text.strip():
-            return int(text.split()[0])
-        assert job.poll() is None, f"no lock at {lock} while the step ran:\n{job.communicate()[0]}"
-        time.sleep(0.002)
-
-
-def logits_args(toy, rows=3000):
-    texts, _ = toy_sentences(rows, np.random.default_rng(1))
-    (toy / "many.tsv").write_text("sentence\n" + "".join(t + "\n" for t in texts))
-    return ["logits", "--task", "sst2", "--data-dir", str(toy), "--teacher-dir", str(toy / "teacher"),
-            "--input", str(toy / "many.tsv"), "--batch-size", "4", "--no-bf16"]
-
-
 def test_second_logits_on_one_out_stops_naming_the_first_which_ends_whole(toy):
     args = logits_args(toy)
     finish(launch("distill.py", args + ["--out", str(toy / "one.npy")]))      # unbroken
@@ -243,41 +210,6 @@ def test_a_lock_file_left_by_a_dead_process_is_taken(toy):
     assert lock.read_text().split("\n")[0] == str(step.pid)      # the new holder named itself
 
 
-def alive(pid):
-    """True while pid runs (a zombie, killed but not yet reaped by its new parent, does not)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
-def test_torchrun_workers_die_with_their_launcher_and_rank0_holds_the_lock(toy):
-    args = logits_args(toy, rows=50000) + ["--out", str(toy / "two.npy")]
-    job = launch("distill.py", args, processes=2)
-    pid = holder_of(toy / "two.npy.lock", job)
-    ranks = [worker(job.pid, 0), worker(job.pid, 1)]
-    assert pid == ranks[0] and ranks[1] is not None
-    progress = toy / "two.npy.rank1of2.npy.done_batches"
-    while not (progress.exists() and int((progress.read_text().split() or ["0"])[0]) >= 20):
-        assert job.poll() is None, job.communicate()[0]
-        time.sleep(0.01)
-    os.kill(job.pid, signal.SIGKILL)             # the launcher alone: its workers are in their own sessions
-    job.wait()
-    deadline = time.time() + 3            # an unbroken rank needs 15s more
-    while any(alive(p) for p in ranks) and time.time() < deadline:
-        time.sleep(0.05)
-    survivors = [p for p in ranks if alive(p)]
-    for p in survivors:                          # leave no process behind, then fail
-        os.kill(p, signal.SIGKILL)
-    assert not survivors, "torchrun's workers went on writing after their launcher died"
-    # A rerun finds the lock free at once: no live writer is left beside it.
-    rerun = subprocess.run([sys.executable, "-c", "import sys; from machinery import files; "
-                            "files.lock(sys.argv[1])", str(toy / "two.npy")], cwd=REPO,
-                           capture_output=True, text=True)
-    assert rerun.returncode == 0, rerun.stderr
-
-
 # --- records that vouch for their outputs, and the code as an input -------------------------------
 # The code that makes an output is one of its inputs.
 
@@ -340,7 +272,6 @@ def test_an_edited_teacher_vocabulary_or_config_redoes_the_logits(toy, capsys):
 
 
 # --- a record vouches for what is on disk ------------------------------------------
-
 
 
 def test_an_output_edited_after_it_was_made_is_made_again(toy, capsys):
