@@ -44,27 +44,30 @@ class Task:
     splits: tuple        # (split, file) pairs; test splits carry no labels
     pretokenized: bool = False
     submission: tuple = ()   # (test split, GLUE submission file name) pairs
+    names: tuple = ()        # the labels as a reader says them, for tables and pages
 
 
 TASKS = {
     "sst2": Task("SST-2", "sentence", None, "label", ("0", "1"), "acc",
                  (("train", "train.tsv"), ("dev", "dev.tsv"), ("test", "test.tsv")),
-                 pretokenized=True, submission=(("test", "SST-2.tsv"),)),
+                 pretokenized=True, submission=(("test", "SST-2.tsv"),),
+                 names=("negative", "positive")),
     "mrpc": Task("MRPC", "#1 String", "#2 String", "Quality", ("0", "1"), "f1",
                  (("train", "train.tsv"), ("dev", "dev.tsv"), ("test", "test.tsv")),
-                 submission=(("test", "MRPC.tsv"),)),
+                 submission=(("test", "MRPC.tsv"),), names=("not paraphrase", "paraphrase")),
     "rte": Task("RTE", "sentence1", "sentence2", "label", ("entailment", "not_entailment"), "acc",
                 (("train", "train.tsv"), ("dev", "dev.tsv"), ("test", "test.tsv")),
-                submission=(("test", "RTE.tsv"),)),
+                submission=(("test", "RTE.tsv"),), names=("entailment", "not entailment")),
     "qqp": Task("QQP", "question1", "question2", "is_duplicate", ("0", "1"), "f1",
                 (("train", "train.tsv"), ("dev", "dev.tsv"), ("test", "test.tsv")),
-                submission=(("test", "QQP.tsv"),)),
+                submission=(("test", "QQP.tsv"),), names=("not duplicate", "duplicate")),
     "mnli": Task("MNLI", "sentence1", "sentence2", "gold_label",
                  ("contradiction", "entailment", "neutral"), "acc",
                  (("train", "train.tsv"), ("dev_matched", "dev_matched.tsv"),
                   ("dev_mismatched", "dev_mismatched.tsv"), ("test_matched", "test_matched.tsv"),
                   ("test_mismatched", "test_mismatched.tsv")),
-                 submission=(("test_matched", "MNLI-m.tsv"), ("test_mismatched", "MNLI-mm.tsv"))),
+                 submission=(("test_matched", "MNLI-m.tsv"), ("test_mismatched", "MNLI-mm.tsv")),
+                 names=("contradiction", "entailment", "neutral")),
 }
 DEV_SPLITS = {"mnli": ("dev_matched", "dev_mismatched")}
 

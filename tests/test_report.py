@@ -204,7 +204,8 @@ def test_figures_hold_each_models_curve_and_confusion_matrix(tmp_path):
     tables = (tmp_path / "figures.md").read_text()
     assert "the teacher's chosen checkpoint: 90.00" in tables
     assert "| student: epoch | dev |\n|---|---|\n| 0.50 | 70.00 |\n| 1.00 | 80.00 |" in tables
-    assert "| baseline: gold \\ predicted | 0 | 1 |\n|---|---|---|\n| 0 | 3 | 2 |\n| 1 | 2 | 3 |" in tables
+    assert ("| baseline: gold \\ predicted | negative | positive |\n|---|---|---|\n| negative | 3 | 2 |\n"
+            "| positive | 2 | 3 |") in tables                                  # the labels named
     assert "(`python report.py sweep`, seed 3)" in tables and "| 1 | 50.00 | 45.00 | 5.00 |" in tables
     pytest.importorskip("matplotlib")
     for png in ("curves.png", "confusion.png", "alpha.png", "alpha_curves.png"):

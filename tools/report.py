@@ -220,7 +220,7 @@ WHO = ("teacher", "baseline", "student")
 
 
 def task_figures(out, task, steps, sweep=None):
-    dev, labels = data.dev_splits(task)[0], data.TASKS[task].labels
+    dev, labels = data.dev_splits(task)[0], data.TASKS[task].names
     metric = score_name(task)
     teacher = distill.score(steps["teacher"]["dev"][dev], task)
     curves = {who: [(c["epoch"], c["dev"][dev]) for c in steps[who]["curve"]] for who in ("student", "baseline")}
