@@ -301,6 +301,14 @@ def student_manifest(args):
     return files.manifest(args, inputs, code=__file__)
 
 
+def check_logits_sources(args):
+    """The logits are rows of their files: refused when a file changed after its logits were
+    made (the same row count passes the count's check), naming both."""
+    if not args.no_distill:
+        train = data.split_path(args.task, "train", args.data_dir)
+        files.made_from([(args.train_logits, train), (args.augmented_logits, args.augmented)])
+
+
 def cmd_student(args):
     """Train a student (with --no-distill, the baseline).  The run's bookkeeping is here, once:
     the manifest that tells a finished run, last.pt to resume from, metrics.json at the end."""
@@ -312,11 +320,7 @@ def cmd_student(args):
         checkpoints.Resume(out / "last.pt", made).finish()      # left by a kill at the very end
         print(f"{out} is trained from these settings and inputs: nothing to do")
         return
-    # The logits are rows of their files: refused, before any old output is touched, when a file
-    # changed after its logits were made (the same row count passes the count's check).
-    if not args.no_distill:
-        train = data.split_path(args.task, "train", args.data_dir)
-        files.made_from([(args.train_logits, train), (args.augmented_logits, args.augmented)])
+    check_logits_sources(args)     # before any old output is touched
     files.writable(out)
     files.retire(out / "metrics.json")
     device = parallel.setup(args.device)     # under torchrun: this process's device
@@ -337,8 +341,10 @@ def cmd_student(args):
     model.to(device)
     optimizer = student_optimizer(model, args)
     # An interrupted run of these very settings and inputs goes on from its last evaluation,
-    # with the weights, the optimizer's state and the random state it had there.
-    resume = checkpoints.Resume(out / "last.pt", made, [out / "student.pt", out / "best.json"])
+    # with the weights, the optimizer's state and the random state it had there; a new run
+    # first removes an older run's best weights and their config.
+    companions = [out / "student.pt", out / "best.json", out / "config.json"]
+    resume = checkpoints.Resume(out / "last.pt", made, companions)
     state = resume.load(model=model, optimizer=optimizer) or new_student_state()
     if master:      # once an older run's weights are gone: never a new vocabulary beside them
         vocab.save(out / "vocab.txt")
@@ -455,7 +461,9 @@ def cmd_teacher(args):
     optimizer = teacher_optimizer(model, args)
     schedule = warmup_then_decay(optimizer, len(train), args)
     # An interrupted run of these very settings and inputs goes on from its last evaluation.
-    resume = checkpoints.Resume(out / "last.pt", made, [out / "teacher.pt", out / "best.json"])
+    companions = [out / "teacher.pt", out / "best.json", out / "config.json",
+                  out / checkpoints.TEACHER_RECORD]
+    resume = checkpoints.Resume(out / "last.pt", made, companions)
     fresh = {"epoch": 0, "batch": 0, "step": 0, "best": None, "history": [], "seconds": 0.0}
     state = resume.load(model=model, optimizer=optimizer, schedule=schedule) or fresh
     wordpiece = data.WordPiece(vocab_path)

@@ -14,6 +14,7 @@ import zipfile
 
 import numpy as np
 import pytest
+import torch
 
 import data
 import distill
@@ -397,3 +398,41 @@ def test_a_kill_between_the_record_and_removing_last_pt_leaves_nothing_behind(to
     (toy / "s" / "last.pt").write_bytes(b"left by a kill")
     distill.main(args)
     assert not (toy / "s" / "last.pt").exists() and (toy / "s" / "metrics.json").exists()
+
+
+@pytest.mark.parametrize("point", ["vocab.txt", "config.json"])
+def test_a_student_rerun_killed_at_each_point_never_leaves_two_runs_files_together(toy, monkeypatch, point):
+    """A finished student rerun with other settings, killed as it writes its vocabulary (before
+    training) or its first best config (after its new student.pt): no record vouches for the
+    folder, no weights of the old run are left beside the new files, and the rerun then ends
+    as an unbroken run of its settings."""
+    np.save(toy / "train.npy", toy_teacher_logits(toy, "train"))
+    common = ["student", "--task", "sst2", "--data-dir", str(toy), "--train-logits", str(toy / "train.npy"),
+              "--augmented", "", "--optimizer", "adam", "--hidden", "8", "--fc", "8", "--batch-size", "16",
+              "--epochs", "1", "--evals-per-epoch", "2"]
+    distill.main(common + ["--lr", "0.01", "--out", str(toy / "s")])
+    old = (toy / "s" / "student.pt").read_bytes()
+    real_json, real_vocab = files.save_json, data.Vocab.save
+
+    def save_json(path, obj):
+        if Path(path).name == point:
+            raise KeyboardInterrupt
+        real_json(path, obj)
+
+    def save_vocab(self, path):
+        if Path(path).name == point:
+            raise KeyboardInterrupt
+        real_vocab(self, path)
+    monkeypatch.setattr(files, "save_json", save_json)
+    monkeypatch.setattr(data.Vocab, "save", save_vocab)
+    with pytest.raises(KeyboardInterrupt):
+        distill.main(common + ["--lr", "0.02", "--out", str(toy / "s")])
+    monkeypatch.undo()
+    folder = toy / "s"
+    assert not (folder / "metrics.json").exists() and not (folder / "config.json").exists()
+    assert not (folder / "student.pt").exists() or (folder / "student.pt").read_bytes() != old
+    distill.main(common + ["--lr", "0.02", "--out", str(folder)])
+    distill.main(common + ["--lr", "0.02", "--out", str(toy / "unbroken")])
+    a, b = (torch.load(run / "student.pt", weights_only=True) for run in (folder, toy / "unbroken"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert json.loads((folder / "config.json").read_text())["lr"] == 0.02

@@ -4,8 +4,12 @@ as they were.  Here on the toy task of conftest.py (a tiny BERT as teacher, 8-d 
 and a smaller QUICK_LIMIT, so that it takes a minute, not half an hour."""
 import json
 import os
+import signal
 import subprocess
 import time
+
+import numpy as np
+import torch
 
 from conftest import ROOT
 
@@ -39,3 +43,42 @@ def test_make_quick_runs_the_chain_to_its_end(toy, shared_data, tmp_path):
     assert (results / "quick" / "sst2" / "errors_dev.tsv").exists()
     # Nothing tracked changed: the README's tables are refreshed by their own command.
     assert written_since(start) == []
+
+
+def quick(toy, shared_data, runs, *settings):
+    """`make quick` on the toy task into runs (its report beside it), in a session of its own."""
+    command = ["make", "--no-print-directory", "quick", f"RUNS={runs}", f"RESULTS={runs}/results",
+               f"DATA_DIR={toy}", f"TEACHER={toy / 'teacher'}", "TEACHER_FLAGS=--lr 1e-3 --batch-size 16",
+               *settings]
+    env = {**os.environ, "NLTK_DATA": str(shared_data / "nltk_data")}
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
+
+
+def test_make_killed_at_random_with_other_settings_ends_as_an_unbroken_run(toy, shared_data, tmp_path):
+    """Five `make quick` runs in one folder, each with random settings (the training rows, Eq. 1's
+    alpha) and killed at a random moment (Ctrl-C or SIGKILL, make and its steps together), then
+    one with the final settings to its end: every step's output equals that of one unbroken run
+    in a fresh folder."""
+    rng = np.random.default_rng(30)
+    final = ["QUICK_LIMIT=120", "ALPHA=0"]
+    for _ in range(5):
+        job = quick(toy, shared_data, tmp_path / "chaos", f"QUICK_LIMIT={rng.choice([80, 120])}",
+                    f"ALPHA={rng.choice(['0', '0.5'])}")
+        time.sleep(rng.uniform(1, 15))
+        os.killpg(job.pid, signal.SIGINT if rng.random() < 0.5 else signal.SIGKILL)
+        job.communicate()
+    for folder in ("chaos", "unbroken"):
+        job = quick(toy, shared_data, tmp_path / folder, *final)
+        said = job.communicate()[0]
+        assert job.returncode == 0, said[-3000:]
+    chaos, unbroken = (tmp_path / folder / "quick" / "sst2" for folder in ("chaos", "unbroken"))
+    assert (chaos / "augmented.tsv").read_bytes() == (unbroken / "augmented.tsv").read_bytes()
+    for name in ("logits/train.npy", "logits/augmented.npy"):
+        assert np.array_equal(np.load(chaos / name), np.load(unbroken / name)), name
+    for name in ("teacher/teacher.pt", "student/student.pt", "baseline/student.pt"):
+        a, b = (torch.load(run / name, weights_only=True) for run in (chaos, unbroken))
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), name
+    for name in ("student", "baseline"):
+        curves = [json.loads((run / name / "metrics.json").read_text())["curve"] for run in (chaos, unbroken)]
+        assert curves[0] == curves[1], name
