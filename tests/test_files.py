@@ -436,3 +436,24 @@ def test_a_student_rerun_killed_at_each_point_never_leaves_two_runs_files_togeth
     a, b = (torch.load(run / "student.pt", weights_only=True) for run in (folder, toy / "unbroken"))
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert json.loads((folder / "config.json").read_text())["lr"] == 0.02
+
+
+def test_augment_killed_before_its_record_is_made_again(shared_data, tmp_path, monkeypatch, capsys):
+    """augment.py --n-iter 5 over a finished --n-iter 2 file, killed once its new file is in place
+    but before its record: the old record is gone, so the --n-iter 2 run makes its file again."""
+    import augment
+    args = ["--task", "sst2", "--data-dir", str(shared_data), "--limit", "40", "--out", str(tmp_path / "aug.tsv")]
+    augment.main(args + ["--n-iter", "2"])
+    two = (tmp_path / "aug.tsv").read_bytes()
+
+    def killed(*_):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(files, "record", killed)
+    with pytest.raises(KeyboardInterrupt):
+        augment.main(args + ["--n-iter", "5"])
+    monkeypatch.undo()
+    assert (tmp_path / "aug.tsv").read_bytes() != two and not (tmp_path / "aug.json").exists()
+    capsys.readouterr()
+    augment.main(args + ["--n-iter", "2"])
+    assert "nothing to do" not in capsys.readouterr().out
+    assert (tmp_path / "aug.tsv").read_bytes() == two
