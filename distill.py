@@ -394,12 +394,15 @@ def load_student(run, device="cpu"):
 # learning rate (Devlin et al.: batch 16 or 32, 5e-5 to 2e-5, 2 to 4 epochs).
 
 def load_teacher(name_or_path, num_labels):
-    """BERT (models.py) with a checkpoint's weights, and the path of its vocab.txt.  The head for
-    num_labels classes is new unless the checkpoint has one of that size (a fine-tuned teacher)."""
+    """BERT (models.py) with a checkpoint's weights, and its WordPiece tokenizer (with MPNet's
+    special tokens for an MPNet).  The head for num_labels classes is new unless the checkpoint
+    has one of that size (a fine-tuned teacher)."""
     config = checkpoints.teacher_config(name_or_path)
     model = models.Bert(config, num_labels)
     checkpoints.load_teacher_weights(model, name_or_path)
-    return model, checkpoints.teacher_vocab(name_or_path)
+    model_type = "mpnet" if config.get("model_type") == "mpnet" else "bert"
+    wordpiece = data.WordPiece(checkpoints.teacher_vocab(name_or_path), model_type=model_type)
+    return model, wordpiece
 
 
 def bert_batch(wordpiece, pairs, max_len, device):
@@ -457,7 +460,7 @@ def cmd_teacher(args):
     train = data.head(data.load_split(args.task, "train", args.data_dir), args.limit)
     # The pretrained BERT with a classifier for the task's labels (new unless the checkpoint
     # has one of that size).
-    model, vocab_path = load_teacher(args.teacher, num_labels=len(data.TASKS[args.task].labels))
+    model, wordpiece = load_teacher(args.teacher, num_labels=len(data.TASKS[args.task].labels))
     optimizer = teacher_optimizer(model, args)
     schedule = warmup_then_decay(optimizer, len(train), args)
     # An interrupted run of these very settings and inputs goes on from its last evaluation.
@@ -466,7 +469,6 @@ def cmd_teacher(args):
     resume = checkpoints.Resume(out / "last.pt", made, companions)
     fresh = {"epoch": 0, "batch": 0, "step": 0, "best": None, "history": [], "seconds": 0.0}
     state = resume.load(model=model, optimizer=optimizer, schedule=schedule) or fresh
-    wordpiece = data.WordPiece(vocab_path)
     fine_tune(model.to(device), wordpiece, train, optimizer, schedule, state, args, resume)
     report = {**files.read_json(out / "best.json"),
               "history": state["history"],
@@ -618,9 +620,8 @@ def cmd_logits(args):
     files.retire(summary_path)
     split = data.read_tsv(source, args.task)
     device = parallel.setup(args.device)     # under torchrun: this process's device
-    model, vocab_path = load_teacher(args.teacher_dir, num_labels=len(data.TASKS[args.task].labels))
+    model, wordpiece = load_teacher(args.teacher_dir, num_labels=len(data.TASKS[args.task].labels))
     model.to(device)
-    wordpiece = data.WordPiece(vocab_path)
     pairs = data.teacher_texts(split, args.task)
     classes = model.classifier.out_features
 
@@ -736,8 +737,8 @@ def eval_teacher(args, task_key, device):
     if not args.teacher_dir and not (Path(teacher_dir) / "teacher.pt").exists():
         return None
     checkpoints.check_teacher(teacher_dir, task_key, args.any_teacher)
-    bert, vocab_path = load_teacher(teacher_dir, len(data.TASKS[task_key].labels))
-    return bert.to(device), data.WordPiece(vocab_path)
+    bert, wordpiece = load_teacher(teacher_dir, len(data.TASKS[task_key].labels))
+    return bert.to(device), wordpiece
 
 
 def predict_all(students, teacher, split, task_key, device, split_name):

@@ -124,29 +124,59 @@ def count_parameters(model, embeddings=True):
 
 class Embeddings(nn.Module):
     """A token's input vector is the sum of its word, position and segment (token type)
-    embeddings, then LayerNorm."""
+    embeddings, then LayerNorm.
+
+    MPNet (Song et al. 2020), read from the same code, differs in two ways: it has no segment
+    embeddings (its config.json has no type_vocab_size), and it counts positions from
+    pad_token_id + 1, as RoBERTa (Liu et al. 2019) does."""
 
     def __init__(self, cfg):
         super().__init__()
         h = cfg["hidden_size"]
         self.word = nn.Embedding(cfg["vocab_size"], h)
         self.position = nn.Embedding(cfg["max_position_embeddings"], h)
-        self.token_type = nn.Embedding(cfg["type_vocab_size"], h)
+        if "type_vocab_size" in cfg:
+            self.token_type = nn.Embedding(cfg["type_vocab_size"], h)
+        else:
+            self.token_type = None
+        self.first_position = cfg["pad_token_id"] + 1 if cfg.get("model_type") == "mpnet" else 0
         self.norm = nn.LayerNorm(h, eps=cfg.get("layer_norm_eps", 1e-12))
         self.dropout = nn.Dropout(cfg.get("hidden_dropout_prob", 0.1))
 
     def forward(self, ids, token_types):
-        positions = torch.arange(ids.shape[1], device=ids.device)
-        x = self.word(ids) + self.position(positions)[None] + self.token_type(token_types)
+        positions = self.first_position + torch.arange(ids.shape[1], device=ids.device)
+        x = self.word(ids) + self.position(positions)[None]
+        if self.token_type is not None:
+            x = x + self.token_type(token_types)
         return self.dropout(self.norm(x))
 
 
-def attention(q, k, v, mask, dropout=None):
+def relative_position_bucket(relative, buckets=32, max_distance=128):
+    """MPNet's relative positions: Song et al. (2020, section 4.1) add a relative positional
+    embedding to BERT's setting, as T5 does (Raffel et al. 2020), with T5's buckets.
+    relative = key position - query position.  Half the buckets hold keys before the query,
+    half keys after; within a half, distances under a quarter of the buckets get one bucket
+    each, longer ones share buckets spaced logarithmically up to max_distance, and farther
+    ones the last."""
+    half = buckets // 2
+    exact = half // 2
+    bucket = (relative > 0).long() * half            # keys after the query: the upper half
+    distance = relative.abs()
+    spread = torch.log(distance.float() / exact) / math.log(max_distance / exact)
+    far = (exact + (spread * (half - exact)).long()).clamp(max=half - 1)
+    return bucket + torch.where(distance < exact, distance, far)
+
+
+def attention(q, k, v, mask, dropout=None, bias=None):
     """Scaled dot-product attention (Vaswani et al. 2017, Eq. 1): softmax(q k^T / sqrt(d)) v.
     mask [batch, keys] is True for real tokens; padded keys get -inf so no query attends to
-    them, and a padded sentence gives the same vectors for its real tokens as an unpadded one."""
-    # BEGIN EXERCISE 2: softmax(q k^T / sqrt(d)) v, with no weight on padded keys
+    them, and a padded sentence gives the same vectors for its real tokens as an unpadded one.
+    bias [heads, queries, keys], when given, is added to the scores before the softmax (MPNet's
+    relative positions)."""
+    # BEGIN EXERCISE 2: softmax(q k^T / sqrt(d) + bias) v, with no weight on padded keys
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    if bias is not None:
+        scores = scores + bias
     scores = scores.masked_fill(~mask[:, None, None, :], float("-inf"))
     weights = scores.softmax(dim=-1)
     if dropout is not None:
@@ -182,12 +212,12 @@ class Layer(nn.Module):
         batch, tokens, hidden = y.shape
         return y.view(batch, tokens, self.heads, hidden // self.heads).transpose(1, 2)
 
-    def forward(self, x, mask):
+    def forward(self, x, mask, bias=None):
         batch, tokens, hidden = x.shape
         q = self.heads_of(self.q(x))
         k = self.heads_of(self.k(x))
         v = self.heads_of(self.v(x))
-        context = attention(q, k, v, mask, self.attn_dropout)
+        context = attention(q, k, v, mask, self.attn_dropout, bias)
         context = context.transpose(1, 2).reshape(batch, tokens, hidden)   # the heads side by side
         x = self.attn_norm(x + self.dropout(self.attn_out(context)))
         ff = self.ff_out(F.gelu(self.ff_in(x)))          # exact (erf) GELU, as BERT
@@ -195,13 +225,22 @@ class Layer(nn.Module):
 
 
 class Bert(nn.Module):
-    """BERT's encoder with a classifier of num_labels classes on its pooled [CLS] vector."""
+    """BERT's encoder with a classifier of num_labels classes on its pooled [CLS] vector.
+
+    With an MPNet config.json (model_type "mpnet"), MPNet's encoder: BERT's but for the
+    embeddings (see Embeddings) and a learned bias on every layer's attention scores for each
+    head and relative position, computed once and shared by all layers."""
 
     def __init__(self, cfg, num_labels=2):
         super().__init__()
         self.cfg = dict(cfg)
         self.embed = Embeddings(cfg)
         self.layers = nn.ModuleList(Layer(cfg) for _ in range(cfg["num_hidden_layers"]))
+        if "relative_attention_num_buckets" in cfg:
+            buckets = cfg["relative_attention_num_buckets"]
+            self.relative_bias = nn.Embedding(buckets, cfg["num_attention_heads"])
+        else:
+            self.relative_bias = None
         self.pooler = nn.Linear(cfg["hidden_size"], cfg["hidden_size"])
         self.dropout = nn.Dropout(cfg.get("hidden_dropout_prob", 0.1))
         self.classifier = nn.Linear(cfg["hidden_size"], num_labels)
@@ -212,9 +251,18 @@ class Bert(nn.Module):
     def encode(self, ids, token_types, mask):
         """Last hidden states [batch, tokens, hidden] and the pooled [CLS] vector."""
         x = self.embed(ids, token_types)
+        bias = self.position_bias(ids.shape[1]) if self.relative_bias is not None else None
         for layer in self.layers:
-            x = layer(x, mask)
+            x = layer(x, mask, bias)
         return x, torch.tanh(self.pooler(x[:, 0]))
+
+    def position_bias(self, tokens):
+        """MPNet's attention bias [heads, queries, keys]: one learned number per head and
+        bucket of relative position (key - query)."""
+        positions = torch.arange(tokens, device=self.relative_bias.weight.device)
+        relative = positions[None, :] - positions[:, None]
+        buckets = relative_position_bucket(relative, self.relative_bias.num_embeddings)
+        return self.relative_bias(buckets).permute(2, 0, 1)
 
     def forward(self, ids, token_types, mask):
         """Logits: a linear layer on the pooled [CLS] vector, as BERT's fine-tuning recipe."""

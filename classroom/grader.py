@@ -82,7 +82,8 @@ EXERCISES = {
         "paper": "section 3, the teacher: BERT (Vaswani et al. 2017, Eq. 1)",
         "tests": {
             "tests/test_models.py::test_padding_does_not_change_bert":
-                (4, "attention on a tiny input equals the hand computation; two [PAD]s after a "
+                (4, "attention on a tiny input equals the hand computation, with and without an "
+                    "added bias (MPNet's relative positions); two [PAD]s after a "
                     "sentence do not change a random BERT's logits (a padded key gets zero weight), "
                     "and changing a real word does"),
             "tests/test_models.py::test_bert_matches_reference":

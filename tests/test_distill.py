@@ -136,12 +136,12 @@ def test_teacher_learns_toy_task(toy, produce):
         distill.main(["teacher", "--task", "sst2", "--data-dir", str(toy), "--teacher", str(toy / "teacher"),
                       "--out", str(toy / "tuned"), "--epochs", "6", "--lr", "5e-3", "--batch-size", "16",
                       "--evals-per-epoch", "1", "--no-bf16"])
-        model, vocab = distill.load_teacher(str(toy / "tuned"), 2)       # the saved teacher loads back
+        model, wordpiece = distill.load_teacher(str(toy / "tuned"), 2)   # the saved teacher loads back
         dev = data.teacher_texts(data.load_split("sst2", "dev", toy), "sst2")
-        logits, _ = distill.teacher_logits(model, data.WordPiece(vocab), dev, batch_size=16, max_len=128,
+        logits, _ = distill.teacher_logits(model, wordpiece, dev, batch_size=16, max_len=128,
                                            bf16=False, device=torch.device("cpu"))
         return {"metrics": json.loads((toy / "tuned" / "metrics.json").read_text()),
-                "saved": (toy / "tuned" / "teacher.pt").exists(), "vocab": os.path.relpath(vocab, toy),
+                "saved": (toy / "tuned" / "teacher.pt").exists(), "vocab": os.path.relpath(wordpiece.path, toy),
                 "dev_predictions": logits.argmax(1)}
     got = produce(outputs)
     m = got["metrics"]
@@ -226,11 +226,11 @@ def test_eval_errors_submission_and_predict(toy, capsys, produce):
                "dev_predictions": {run: student_dev_predictions(toy / run, toy) for run in ("s", "b")},
                "glue": {name: (toy / "glue_out" / name / "SST-2.tsv").read_text().splitlines()
                         for name in ("s", "b", "teacher")}}
-        teacher, vocab_path = distill.load_teacher(str(toy / "teacher"), 2)
+        teacher, wordpiece = distill.load_teacher(str(toy / "teacher"), 2)
 
         def teacher_predictions(split):                 # with the settings eval gives the teacher
             texts = data.teacher_texts(data.load_split("sst2", split, toy), "sst2")
-            return distill.teacher_logits(teacher, data.WordPiece(vocab_path), texts, batch_size=128, max_len=128,
+            return distill.teacher_logits(teacher, wordpiece, texts, batch_size=128, max_len=128,
                                           bf16=True, device=torch.device("cpu"))[0].argmax(1)
         got["teacher"] = {split: teacher_predictions(split) for split in ("dev", "test")}
         got["same_names"] = raised(lambda: distill.main(["eval", "--run", str(toy / "s"), str(toy / "s")]))

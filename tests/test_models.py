@@ -79,10 +79,12 @@ def test_padding_does_not_change_bert(produce):
     k = torch.tensor([[[[1.0, 1.0], [2.0, 0.0], [0.0, 3.0]]]])
     v = torch.tensor([[[[1.0, 2.0], [3.0, -1.0], [100.0, 100.0]]]])
     real = torch.tensor([[True, True, False]])                      # the third token is a [PAD]
+    bias = torch.tensor([[[0.5, -1.0, 0.0], [2.0, 0.0, 9.0], [0.0, 1.0, -3.0]]])   # [heads, q, k]
     got = produce(lambda: {"short": bert(ids[:, :5], torch.zeros_like(ids[:, :5]), mask[:, :5]),
                            "padded": bert(ids, torch.zeros_like(ids), mask),
                            "changed": bert(other, torch.zeros_like(other), mask),
-                           "attention": models.attention(q, k, v, real)[0, 0]})
+                           "attention": models.attention(q, k, v, real)[0, 0],
+                           "biased": models.attention(q, k, v, real, bias=bias)[0, 0]})
     short, padded, changed = (torch.from_numpy(got[key]) for key in ("short", "padded", "changed"))
     torch.testing.assert_close(short, padded)
     assert changed.shape == padded.shape
@@ -91,6 +93,41 @@ def test_padding_does_not_change_bert(produce):
     scores = q[0, 0] @ k[0, 0, :2].T / 2 ** 0.5                     # the two real keys only
     expected = (scores.exp() / scores.exp().sum(-1, keepdim=True)) @ v[0, 0, :2]
     torch.testing.assert_close(torch.from_numpy(got["attention"]), expected)
+    scores = scores + bias[0, :, :2]                                # MPNet's bias, before softmax
+    expected = (scores.exp() / scores.exp().sum(-1, keepdim=True)) @ v[0, 0, :2]
+    torch.testing.assert_close(torch.from_numpy(got["biased"]), expected)
+
+
+# MPNet (Song et al. 2020), read by the same encoder: tests/expected/mpnet_reference.npz holds
+# Hugging Face's MPNetModel's outputs (fp32, eval) with the all-mpnet-base-v2 weights on two padded
+# batches; tests/data/mpnet_reference.npz the ids it was fed (tests/make_reference.py).
+
+@pytest.mark.parametrize("batch", ["single", "pair"])
+def test_mpnet_matches_reference(mpnet_folder, batch):
+    """No segments, positions from pad_token_id + 1, a relative-position bias in every layer:
+    our encoder with MPNet's config and weights gives the reference's hidden states."""
+    cfg = checkpoints.teacher_config(mpnet_folder)
+    assert cfg["model_type"] == "mpnet" and "type_vocab_size" not in cfg
+    model = checkpoints.load_teacher_weights(models.Bert(cfg, 2), mpnet_folder).eval()
+    with np.load(HERE / "data" / "mpnet_reference.npz") as fed:
+        ids = torch.from_numpy(fed[f"{batch}_input_ids"])
+        mask = torch.from_numpy(fed[f"{batch}_attention_mask"]).bool()
+    assert not mask.all()                                   # the batch really is padded
+    with torch.no_grad():
+        hidden, pooled = model.encode(ids, torch.zeros_like(ids), mask)
+    with np.load(HERE / "expected" / "mpnet_reference.npz") as ref:
+        expected, expected_pooled = ref[f"{batch}_last_hidden_state"], ref[f"{batch}_pooler_output"]
+    real = mask.numpy()
+    assert np.abs(hidden.numpy()[real] - expected[real]).max() < 1e-4
+    assert np.abs(pooled.numpy() - expected_pooled).max() < 1e-4
+
+
+def test_relative_position_buckets_by_hand():
+    """T5's 32 buckets up to distance 128: one per distance under 8, then logarithmic; keys
+    after the query in the upper half."""
+    relative = torch.tensor([0, -1, -7, -8, -11, -12, -64, -127, -128, -500, 1, 7, 12, 500])
+    expected = [0, 1, 7, 8, 8, 9, 14, 15, 15, 15, 17, 23, 25, 31]
+    assert models.relative_position_bucket(relative).tolist() == expected
 
 
 # --- the students ------------------------------------------------------------------------------

@@ -80,9 +80,8 @@ def bench_models(args, dev, run):
         origin = "random weights, 150/200 over 50d vectors"
     columns = data.words_of(dev, "sst2", vocab)
     teacher_dir = run / "teacher"
-    teacher, vocab_path = distill.load_teacher(str(teacher_dir) if (teacher_dir / "teacher.pt").exists()
-                                               else "minilm", 2)
-    wordpiece = data.WordPiece(vocab_path)
+    teacher, wordpiece = distill.load_teacher(str(teacher_dir) if (teacher_dir / "teacher.pt").exists()
+                                              else "minilm", 2)
     # The big shapes on the same 872 dev sentences as the student and the teacher (about 4
     # minutes a run for BERT-large), or on a random sample of them for a quicker look.
     n = args.bert_sentences or len(dev)

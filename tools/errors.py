@@ -294,8 +294,8 @@ def predictions(run, task_key, split, d, device):
     for folder, name in students.items():
         loaded = {folder: distill.load_student(folder, device)}
         predicted[name] = distill.predict_all(loaded, None, split, task_key, device, d)[folder.name]
-    bert, vocab = distill.load_teacher(run / "teacher", len(data.TASKS[task_key].labels))
-    teacher = (bert.to(device).eval(), data.WordPiece(vocab))
+    bert, wordpiece = distill.load_teacher(run / "teacher", len(data.TASKS[task_key].labels))
+    teacher = (bert.to(device).eval(), wordpiece)
     predicted["teacher"] = distill.predict_all({}, teacher, split, task_key, device, d)["teacher"]
     return predicted, pairs
 

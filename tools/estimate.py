@@ -127,9 +127,9 @@ def rate(step, batches, device, budget):
 def teacher_rates(train, task, teacher, logits, device, budget):
     """The teacher step's fine-tuning and the logits step's inference, on the teacher make will
     fine-tune (its pretrained weights: speed does not depend on the values)."""
-    model, vocab_path = distill.load_teacher(teacher.teacher, len(data.TASKS[task].labels))
+    model, wordpiece = distill.load_teacher(teacher.teacher, len(data.TASKS[task].labels))
     model.to(device)
-    wordpiece, pairs = data.WordPiece(vocab_path), data.teacher_texts(train, task)
+    pairs = data.teacher_texts(train, task)
     labels, lengths = np.asarray(train.label), data.rough_lengths(pairs)
     optimizer = torch.optim.AdamW(model.parameters(), lr=teacher.lr, fused=True)   # as cmd_teacher's
 
