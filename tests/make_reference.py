@@ -503,34 +503,27 @@ def main() -> None:
     os.makedirs(EXPECTED_OUT, exist_ok=True)
 
     parts = sys.argv[1:] or ["bert", "mpnet"]
+    if "bert" in parts:
+        write_references(make_wordpiece_reference(os.path.join(model_folder, "vocab.txt"), sst2, mrpc),
+                         make_bert_reference(model_folder, sst2, mrpc),
+                         "wordpiece_reference.json", "bert_reference.npz")
     if "mpnet" in parts:
-        write_mpnet(sst2, mrpc)
-    if "bert" not in parts:
-        return
-    ref = make_wordpiece_reference(os.path.join(model_folder, "vocab.txt"), sst2, mrpc)
-    for folder, part in zip((DATA_OUT, EXPECTED_OUT), split_wordpiece(ref)):
-        path = os.path.join(folder, "wordpiece_reference.json")
+        folder = mpnet_folder()
+        print("mpnet folder:", folder)
+        write_references(make_mpnet_wordpiece(folder, sst2, mrpc, read_rte_dev()),
+                         make_mpnet_reference(folder, sst2, mrpc),
+                         "mpnet_wordpiece.json", "mpnet_reference.npz")
+
+
+def write_references(ids: dict, arrays: dict, ids_name: str, arrays_name: str) -> None:
+    """The tokenizer's cases and the model's arrays, each split into tests/data (inputs) and
+    tests/expected (what our code must give)."""
+    for folder, part in zip((DATA_OUT, EXPECTED_OUT), split_wordpiece(ids)):
+        path = os.path.join(folder, ids_name)
         write_json_one_case_per_line(part, path)
         print(f"wrote {path} ({os.path.getsize(path)} bytes)")
-
-    arrays = make_bert_reference(model_folder, sst2, mrpc)
     for folder, part in zip((DATA_OUT, EXPECTED_OUT), split_bert(arrays)):
-        path = os.path.join(folder, "bert_reference.npz")
-        np.savez_compressed(path, **part)
-        print(f"wrote {path} ({os.path.getsize(path)} bytes)")
-
-
-def write_mpnet(sst2, mrpc) -> None:
-    folder = mpnet_folder()
-    print("mpnet folder:", folder)
-    ref = make_mpnet_wordpiece(folder, sst2, mrpc, read_rte_dev())
-    for out, part in zip((DATA_OUT, EXPECTED_OUT), split_wordpiece(ref)):
-        path = os.path.join(out, "mpnet_wordpiece.json")
-        write_json_one_case_per_line(part, path)
-        print(f"wrote {path} ({os.path.getsize(path)} bytes)")
-    arrays = make_mpnet_reference(folder, sst2, mrpc)
-    for out, part in zip((DATA_OUT, EXPECTED_OUT), split_bert(arrays)):
-        path = os.path.join(out, "mpnet_reference.npz")
+        path = os.path.join(folder, arrays_name)
         np.savez_compressed(path, **part)
         print(f"wrote {path} ({os.path.getsize(path)} bytes)")
 

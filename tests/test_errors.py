@@ -13,7 +13,8 @@ from conftest import toy_teacher_logits
 from tools import errors
 
 CONTEXT = {"polarity": {"great": 2.0, "fun": 1.5, "dull": -2.0, "mess": -1.2, "film": 0.1},
-           "vectors": {"a", "the", "film", "is", "great", "dull", "not", "but", "fun"}, "long": 5}
+           "vectors": {"a", "the", "film", "is", "great", "dull", "not", "but", "fun"}, "long": 5,
+           "low_overlap": 0.2, "high_overlap": 0.5, "ratio": 2.0}
 
 
 def single(text, gold=1, teacher=1):
@@ -44,16 +45,30 @@ def test_single_sentence_rules(kind, yes, no):
      pair("the cat sat on the mat", "the cat sat on a mat", True)),
     ("low overlap, positive gold", pair("he bought a car", "she purchased an automobile", True),
      pair("he bought a car", "she purchased an automobile", False)),
-    ("numbers or names differ", pair("Sales rose 5 percent", "Sales rose 7 percent", True),
-     pair("Sales rose 5 percent", "sales rose 5 percent", True)),
-    ("numbers or names differ", pair("He met Smith today", "He met Jones today", True),
-     pair("He met Smith today", "Today he met Smith", True)),
+    ("numbers differ", pair("Sales rose 5 percent", "Sales rose 7 percent", True),
+     pair("Sales rose 5 percent in May", "In May sales rose 5 percent", True)),
+    ("a new name in the second", pair("He met Smith today", "He met Jones today", True),
+     pair("He met Smith and Jones today", "Today he met Smith", True)),
     ("length ratio", pair("he left", "he left the room early in the morning", True),
      pair("he left the room", "she left the hall", True)),
 ])
 def test_pair_rules(kind, yes, no):
     rule = errors.PAIRS[kind][1]
     assert rule(yes, CONTEXT) and not rule(no, CONTEXT)
+
+
+def test_pair_thresholds_are_the_train_pairs_quartiles(tmp_path):
+    """Overlaps 0, 1/3, 2/3, 1 and length ratios 1, 1, 1.5, 3: numpy's quartiles of each."""
+    rows = ["a b\tc d\tentailment", "a b\ta c\tnot_entailment", "a b c\ta b\tentailment",
+            "a\ta a a\tnot_entailment"]
+    (tmp_path / "train.tsv").write_text("index\tsentence1\tsentence2\tlabel\n"
+                                        + "\n".join(f"{i}\t{r}" for i, r in enumerate(rows)) + "\n")
+    train = data.read_tsv(tmp_path / "train.tsv", "rte")
+    found = errors.pair_thresholds(train, "rte")
+    assert found["low_overlap"] == pytest.approx(np.percentile([0, 1 / 3, 2 / 3, 1], 25))
+    assert found["high_overlap"] == pytest.approx(np.percentile([0, 1 / 3, 2 / 3, 1], 75))
+    assert found["ratio"] == pytest.approx(np.percentile([1, 1, 1.5, 3], 75))
+    assert errors.pair_thresholds(train, "sst2") == {}
 
 
 def test_teacher_rules():

@@ -34,7 +34,8 @@ from machinery import flags
 # ----------------------------------------------------------------------------------------------
 # The rules.  Each takes one dev example (its words, raw texts and gold label) and the task's
 # context (the polarity of words measured on its own train split, the words that have a vector,
-# the long-sentence threshold), and says whether the example is of its kind.
+# the long-sentence threshold, the pair rules' thresholds measured on the train pairs), and says
+# whether the example is of its kind.  A definition names the context's thresholds in braces.
 
 NEGATIONS = {"not", "n't", "no", "never", "nothing", "none", "nobody", "neither", "nor", "nowhere",
              "without", "cannot"}
@@ -42,9 +43,10 @@ CONTRASTS = {"but", "though", "although", "yet", "however", "despite", "neverthe
              "while"}
 POLAR = 1.0          # |log-odds| of a polar word: e^1, about 2.7 times likelier under one label
 POLAR_COUNT = 5      # train sentences a word must appear in for its polarity to count
-HIGH_OVERLAP = 0.5   # Jaccard overlap of the two sentences' word sets
-LOW_OVERLAP = 0.2
-LENGTH_RATIO = 2.0   # the longer sentence has at least twice the other's words
+# The pair rules' thresholds are the task's own: "high" overlap is the top quarter of its train
+# pairs, "low" the bottom quarter (an RTE premise is long, so its pairs overlap little; MRPC's
+# sentences share most words), and a large length ratio the top quarter.
+QUARTER = 25
 
 # The label a pair task calls positive (a paraphrase, a duplicate, an entailment).
 POSITIVE = {"mrpc": "1", "qqp": "1", "rte": "entailment", "mnli": "entailment"}
@@ -55,12 +57,21 @@ def overlap(example):
     return len(a & b) / max(1, len(a | b))
 
 
-def specifics(text):
-    """Numbers and names of a text: words with a digit, and capitalised words not opening it."""
+def length_ratio(example):
+    """The longer sentence's words over the shorter's."""
+    a, b = len(example["words_a"]), len(example["words_b"])
+    return max(a, b) / max(1, min(a, b))
+
+
+def numbers(text):
+    """The words of a text with a digit in them."""
+    return {w for w in re.findall(r"\w+", text) if any(c.isdigit() for c in w)}
+
+
+def names(text):
+    """The capitalised words of a text but its first (which every sentence capitalises)."""
     words = re.findall(r"\w+", text)
-    numbers = {w for w in words if any(c.isdigit() for c in w)}
-    names = {w for i, w in enumerate(words) if i > 0 and w[0].isupper()}
-    return numbers | names
+    return {w for i, w in enumerate(words) if i > 0 and w[0].isupper()}
 
 
 def polar_words(example, context):
@@ -80,24 +91,28 @@ SINGLE = {
                         f"<= -{POLAR:g}, measured on the train split (words in >= {POLAR_COUNT} "
                         f"sentences)",
                         lambda e, c: all(polar_words(e, c))),
-    "long": ("longer than 3 in 4 dev sentences",
+    "long": ("more than {long:g} words: longer than 3 in 4 dev sentences",
              lambda e, c: len(e["words_a"]) > c["long"]),
     "words without a vector": ("a word with no pretrained vector (the student's embedding of it "
                                "starts random)",
                                lambda e, c: any(w not in c["vectors"] for w in e["words_a"])),
 }
 PAIRS = {
-    "high overlap, negative gold": (f"word overlap (Jaccard) >= {HIGH_OVERLAP:g}, gold label "
-                                    f"not the positive one",
-                                    lambda e, c: overlap(e) >= HIGH_OVERLAP and not e["positive"]),
-    "low overlap, positive gold": (f"word overlap (Jaccard) < {LOW_OVERLAP:g}, gold label the "
-                                   f"positive one",
-                                   lambda e, c: overlap(e) < LOW_OVERLAP and e["positive"]),
-    "numbers or names differ": ("a number or a capitalised name in one sentence, not the other",
-                                lambda e, c: specifics(e["text_a"]) != specifics(e["text_b"])),
-    "length ratio": (f"one sentence has >= {LENGTH_RATIO:g} times the other's words",
-                     lambda e, c: max(len(e["words_a"]), len(e["words_b"]))
-                     >= LENGTH_RATIO * max(1, min(len(e["words_a"]), len(e["words_b"])))),
+    "high overlap, negative gold": ("word overlap (Jaccard) >= {high_overlap:.2f}, the top quarter "
+                                    "of the train pairs; gold label not the positive one",
+                                    lambda e, c: overlap(e) >= c["high_overlap"]
+                                    and not e["positive"]),
+    "low overlap, positive gold": ("word overlap (Jaccard) <= {low_overlap:.2f}, the bottom "
+                                   "quarter of the train pairs; gold label the positive one",
+                                   lambda e, c: overlap(e) <= c["low_overlap"] and e["positive"]),
+    "numbers differ": ("a number in one sentence, not in the other",
+                       lambda e, c: numbers(e["text_a"]) != numbers(e["text_b"])),
+    "a new name in the second": ("a capitalised name in the second sentence that the first "
+                                 "lacks",
+                                 lambda e, c: bool(names(e["text_b"]) - names(e["text_a"]))),
+    "length ratio": ("one sentence has >= {ratio:.2f} times the other's words, the top quarter "
+                     "of the train pairs",
+                     lambda e, c: length_ratio(e) >= c["ratio"]),
 }
 TEACHER = {
     "teacher wrong too": ("the teacher misses it as well: a hard example, or a doubtful label",
@@ -130,6 +145,19 @@ def polarity(train, task_key):
     words = counts[0].keys() | counts[1].keys()
     seen = [w for w in words if counts[0][w] + counts[1][w] >= POLAR_COUNT]
     return {w: math.log((counts[1][w] + 1) / (counts[0][w] + 1)) - prior for w in seen}
+
+
+def pair_thresholds(train, task_key):
+    """The pair rules' thresholds, from the task's train pairs: the lower and upper quartiles
+    of the overlap, the upper quartile of the length ratio; {} for single sentences."""
+    if data.TASKS[task_key].text_b is None:
+        return {}
+    columns = data.task_tokens(train, task_key)
+    pairs = [{"words_a": a, "words_b": b} for a, b in zip(columns[0], columns[1])]
+    overlaps = [overlap(e) for e in pairs]
+    return {"low_overlap": float(np.percentile(overlaps, QUARTER)),
+            "high_overlap": float(np.percentile(overlaps, 100 - QUARTER)),
+            "ratio": float(np.percentile([length_ratio(e) for e in pairs], 100 - QUARTER))}
 
 
 def vector_words(path):
@@ -210,7 +238,8 @@ def analyse(task_key, split, predicted, context, pairs, shown=3):
     samples = {name: [example_line(examples[i], names) for i in members if i in set(wrong)][:shown]
                for name, members in kinds.items()}
     return {"task": task_key, "labels": list(names),
-            "definitions": {name: definition for name, (definition, _) in rules.items()},
+            "definitions": {name: definition.format(**context)
+                            for name, (definition, _) in rules.items()},
             "student": error_table(examples, kinds),
             "baseline": error_table(examples, kinds, "baseline"),
             "taught": taught(examples, kinds, pairs),
@@ -316,7 +345,8 @@ def main(argv=None):
     long = float(np.percentile([len(w) for w in data.task_tokens(dev[0], args.task)[0]], 75))
     context = {"polarity": polarity(train, args.task),
                "vectors": vector_words(vectors),
-               "long": long}
+               "long": long,
+               **pair_thresholds(train, args.task)}
     reports = []
     for d, split in zip(data.dev_splits(args.task), dev):
         predicted, pairs = predictions(run, args.task, split, d, device)
@@ -325,7 +355,8 @@ def main(argv=None):
     out.mkdir(parents=True, exist_ok=True)
     command = "python -m tools.errors " + " ".join(argv if argv is not None else sys.argv[1:])
     (out / "errors.md").write_text(page(reports, run, command))
-    files.save_json(out / "errors.json", {"command": command, "run": str(run), "long": long,
+    thresholds = {k: v for k, v in context.items() if k not in ("polarity", "vectors")}
+    files.save_json(out / "errors.json", {"command": command, "run": str(run), **thresholds,
                                           "splits": dict(zip(data.dev_splits(args.task), reports))})
     print(f"the student's errors by kind -> {out / 'errors.md'}")
 
