@@ -474,8 +474,9 @@ def teacher_texts(split, task_key):
 # section 3.3).
 #
 # The teacher's special tokens, by the model_type of its config.json.  MPNet (Song et al. 2020)
-# keeps BERT's uncased vocabulary and tokenizer but writes its special tokens as RoBERTa does,
-# and "between": a pair reads "[CLS] a [SEP] b [SEP]" in BERT, "<s> a </s></s> b </s>" in MPNet.
+# keeps BERT's uncased vocabulary and WordPiece but names its special tokens as RoBERTa does and
+# puts two separators between a pair's texts ("between"): a pair reads "[CLS] a [SEP] b [SEP]"
+# in BERT, "<s> a </s></s> b </s>" in MPNet.
 SPECIAL_TOKENS = {
     "bert": {"cls": "[CLS]", "sep": "[SEP]", "pad": "[PAD]", "unk": "[UNK]", "mask": "[MASK]",
              "between": 1},
@@ -522,7 +523,8 @@ def _clean(text):
 
 
 class WordPiece:
-    """BERT's tokenizer: text to WordPiece pieces and their ids in a checkpoint's vocab.txt."""
+    """BERT's tokenizer (and MPNet's, model_type="mpnet"): text to WordPiece pieces and their
+    ids in a checkpoint's vocab.txt."""
 
     def __init__(self, vocab_path, lowercase=True, max_word_chars=100, model_type="bert"):
         if model_type not in SPECIAL_TOKENS:
