@@ -293,7 +293,7 @@ def split_section(report, d):
     lines += ["", f"What the teacher taught ({over}): the baseline's errors the distilled student "
               "fixed, its new errors, and the net gain, by kind.", "",
               "| kind | fixed | new | net |", "|---|---|---|---|"]
-    lines += [f"| {name} | {row['fixed']:g} | {row['new']:g} | {row['net']:+g} |"
+    lines += [f"| {name} | {row['fixed']:.1f} | {row['new']:.1f} | {row['net']:+.1f} |"
               for name, row in taught["kinds"].items()]
     for who, matrix in report["confusion"].items():
         lines += ["", f"| {who}: gold \\ predicted | " + " | ".join(labels) + " |",
