@@ -12,6 +12,8 @@
 #   make quick         a tiny configuration of the whole chain, for a class demo (minutes)
 #   make seeds TASK=sst2   the student and baseline with seeds 1 and 2 too (SEEDS="0 1 2")
 #   make sweep TASK=sst2   the alpha sweep of Eq. 1 (ALPHAS="0 0.5 1")
+#   make keep TASK=sst2 KEPT=<folder>   the teacher's logits and records, small, so that
+#                      make sst2 KEPT=<folder> trains the students without the teacher
 #   make test          the tests;  make bench  the speed table (the paper's Table 2)
 #   make readme        the tables of README.md, docs/ and experiments/README.md, from results/
 #                      and experiments/ (make <task> changes nothing tracked outside results/)
@@ -119,7 +121,7 @@ LAUNCH := $(if $(filter-out 1,$(NPROC) $(NNODES)),$(PY) -m torch.distributed.run
 DATA := $(if $(DATA_DIR),--data-dir $(DATA_DIR),)
 TASKS := sst2 mrpc rte qqp mnli
 
-.PHONY: $(TASKS) quick seeds sweep test bench readme clean assignment grade validate CHECK
+.PHONY: $(TASKS) quick seeds sweep keep test bench readme clean assignment grade validate CHECK
 CHECK:                           # a prerequisite that is always out of date: the steps always run
 .SECONDARY:                      # keep every intermediate file: they are the checkpoints
 
@@ -164,13 +166,13 @@ $(RUNS)/%/estimate.json: | $(INSTALLED) $(TEACHER_INSTALLED)
 	  --student-flags="$(call shape,$*) $(STUDENT_FLAGS) --epochs $(EPOCHS_$*) --alpha $(ALPHA)" \
 	  --baseline-flags="$(call shape,$*) $(STUDENT_FLAGS) $(BASELINE_FLAGS)" --runs $(RUNS) --out $@
 
+# The teacher and its logits: made here, or, with KEPT=<folder>, put back from what `make keep`
+# saved of an earlier run (tools/kept.py): a machine that never held the teacher's checkpoint
+# then trains the students on the same logits, in minutes where the teacher took hours.
+ifeq ($(KEPT),)
 $(RUNS)/%/teacher/metrics.json: CHECK | $(RUNS)/%/estimate.json $(TEACHER_INSTALLED)
 	$(PY) distill.py teacher --task $* $(DATA) --teacher $(TEACHER) --epochs $(TEACHER_EPOCHS_$*) \
 	  --sort-pool $(SORT_POOL) $(TEACHER_FLAGS) --limit $(LIMIT) --seed $(SEED) --out $(@D)
-
-$(RUNS)/%/augmented.tsv: CHECK
-	$(PY) augment.py --task $* $(DATA) $(AUGMENT_FLAGS) $(if $(ITER),--n-iter $(ITER),) \
-	  --limit $(LIMIT) --seed $(SEED) --out $@
 
 $(RUNS)/%/logits/train.npy: CHECK $(RUNS)/%/teacher/metrics.json
 	$(LAUNCH) distill.py logits --task $* $(DATA) --teacher-dir $(RUNS)/$*/teacher --split train --out $@
@@ -178,6 +180,17 @@ $(RUNS)/%/logits/train.npy: CHECK $(RUNS)/%/teacher/metrics.json
 $(RUNS)/%/logits/augmented.npy: CHECK $(RUNS)/%/teacher/metrics.json $(RUNS)/%/augmented.tsv
 	$(LAUNCH) distill.py logits --task $* $(DATA) --teacher-dir $(RUNS)/$*/teacher \
 	  --input $(RUNS)/$*/augmented.tsv --out $@
+else
+# One recipe puts back all three; the augmented sentences are made again (their logits' record
+# names the file they must equal: the student step checks it).
+$(RUNS)/%/teacher/metrics.json $(RUNS)/%/logits/train.npy $(RUNS)/%/logits/augmented.npy: \
+  CHECK $(RUNS)/%/augmented.tsv
+	$(PY) -m tools.kept restore --kept $(KEPT) --run $(RUNS)/$*
+endif
+
+$(RUNS)/%/augmented.tsv: CHECK
+	$(PY) augment.py --task $* $(DATA) $(AUGMENT_FLAGS) $(if $(ITER),--n-iter $(ITER),) \
+	  --limit $(LIMIT) --seed $(SEED) --out $@
 
 # The student and the baseline of a task, a seed and a folder: $(call student,TASK,SEED,OUT).
 # distilled = the distilled student's flags but alpha, seed and folder (the sweep's too).
@@ -196,7 +209,7 @@ $(RUNS)/%/baseline/metrics.json: CHECK
 
 # The student, the baseline and the teacher on dev, and their GLUE test files in glue/<name>/.
 $(RUNS)/%/student/eval.json: $(RUNS)/%/student/metrics.json $(RUNS)/%/baseline/metrics.json $(RUNS)/%/teacher/metrics.json
-	$(PY) distill.py eval --run $(@D) $(RUNS)/$*/baseline $(DATA) --teacher-dir $(RUNS)/$*/teacher --errors 50 --submit $(RUNS)/$*/glue
+	$(PY) distill.py eval --run $(@D) $(RUNS)/$*/baseline $(DATA) $(if $(KEPT),,--teacher-dir $(RUNS)/$*/teacher) --errors 50 --submit $(RUNS)/$*/glue
 
 # The last step writes $(RESULTS)/<task>/errors.md (the student's errors by kind, tools/errors.py),
 # $(RESULTS)/<task>.json and results/README.md; its stamp lives in $(RUNS),
@@ -239,6 +252,13 @@ sweep: $(RUNS)/$(TASK)/reported
 	$(PY) -m tools.report sweep $(call distilled,$(TASK)) --seed $(SEED) --alphas $(ALPHAS) --out $(RUNS)/$(TASK)/sweep \
 	  --reuse $(RUNS)/$(TASK)/student
 	$(PY) -m tools.report results --task $(TASK) --runs $(RUNS) --out $(RESULTS)
+
+# What the students need of a task's teacher, kept small (its logits, its record, its GLUE test
+# file; tools/kept.py) for a machine without its checkpoint: make keep TASK=sst2 TEACHER=mpnet
+# KEPT=experiments/mpnet/sst2/kept, then there make sst2 TEACHER=mpnet KEPT=<the same folder>.
+keep:
+	$(if $(KEPT),,$(error make keep: name the folder to keep the teacher's files in, KEPT=<folder>))
+	$(PY) -m tools.kept save --run $(RUNS)/$(TASK) --out $(KEPT)
 
 test: $(INSTALLED) $(MPNET_INSTALLED)
 	$(PY) -m pytest -q tests

@@ -2,7 +2,6 @@
 the tables' counts and rates by hand, QQP and MNLI on small files written here, and the command
 on a toy run."""
 import json
-import shutil
 
 import numpy as np
 import pytest
@@ -139,7 +138,9 @@ def test_the_command_on_a_toy_run(toy):
     common = ["student", "--task", "sst2", "--data-dir", str(toy), "--hidden", "8", "--fc", "8", "--epochs", "1"]
     distill.main(common + ["--train-logits", str(toy / "train.npy"), "--augmented", "", "--out", str(run / "student")])
     distill.main(common + ["--no-distill", "--out", str(run / "baseline")])
-    shutil.copytree(toy / "teacher", run / "teacher")
+    distill.main(["teacher", "--task", "sst2", "--data-dir", str(toy), "--teacher", str(toy / "teacher"),
+                  "--epochs", "1", "--evals-per-epoch", "2", "--no-bf16", "--out", str(run / "teacher")])
+    (run / "teacher" / "teacher.pt").unlink()       # the teacher's predictions are its record's
     errors.main(["--task", "sst2", "--runs", str(toy / "runs"), "--out", str(toy / "results"), "--data-dir", str(toy)])
     made = json.loads((toy / "results" / "sst2" / "errors.json").read_text())["splits"]["dev"]
     dev = data.load_split("sst2", "dev", toy)
@@ -147,5 +148,7 @@ def test_the_command_on_a_toy_run(toy):
     assert np.sum(made["confusion"]["student"]) == 100
     assert made["student"]["errors"] == 100 - np.trace(made["confusion"]["student"])
     assert made["baseline"]["errors"] == 100 - np.trace(made["confusion"]["baseline"])
+    teacher = json.loads((run / "teacher" / "metrics.json").read_text())["dev"]["dev"]
+    assert made["confusion"]["teacher"] == teacher["confusion"]       # its chosen evaluation's
     page = (toy / "results" / "sst2" / "errors.md").read_text()
     assert "| kind | errors | % of errors |" in page and "negative | positive" in page

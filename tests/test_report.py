@@ -182,11 +182,11 @@ def test_mrpc_reports_accuracy_and_f1_apart_cross_selected_and_over_seeds(tmp_pa
     r = {"dev": {"dev": {"teacher": {"acc": 0.8, "f1": 0.9}}}, "seeds": seeds,
          "cross_selected_parts": {"dev": {"teacher": {"acc": 0.75, "f1": 0.85}}}}
     pct = lambda x: f"{100 * x:.1f}"     # noqa: E731
-    assert report.parts_sentence("mrpc", r).endswith(
+    assert report.parts_sentence("MRPC", "mrpc", r).endswith(
         f"teacher: accuracy 80.0 / 75.0, F1 90.0 / 85.0; "
         f"BiLSTM, labels only: accuracy 61.0 / {pct(acc_neg)}, F1 80.0 / {pct(f1_neg)}; "
         f"distilled BiLSTM: accuracy 71.0 / {pct((acc + acc_neg) / 2)}, F1 80.0 / {pct((f1 + f1_neg) / 2)}.")
-    assert report.parts_sentence("mrpc", {**r, "seeds": None}) is None
+    assert report.parts_sentence("MRPC", "mrpc", {**r, "seeds": None}) is None
 
 
 def test_figures_hold_each_models_curve_and_confusion_matrix(tmp_path):
@@ -297,3 +297,22 @@ def test_report_takes_a_sweep_of_makes_settings_only(tmp_path, capsys):
     assert report.sweep_of(tmp_path, student) == sweep
     report.files.save_json(tmp_path / "sweep" / "sweep.json", {**sweep, "config": {**sweep["config"], "lr": 0.01}})
     assert report.sweep_of(tmp_path, student) is None and "other settings" in capsys.readouterr().err
+
+
+def test_another_teachers_results_are_rows_of_their_own(tmp_path):
+    """make <task> TEACHER=mpnet reports into results/mpnet/: the tables show its rows below the
+    default teacher's, named by their teacher, with its own figures."""
+    if not (ROOT / "results" / "sst2.json").exists():
+        pytest.skip("no results/sst2.json (a handout leaves results/ out)")
+    made = json.loads((ROOT / "results" / "sst2.json").read_text())
+    (tmp_path / "mpnet").mkdir()
+    (tmp_path / "sst2.json").write_text(json.dumps(made))
+    other = json.loads(json.dumps(made))
+    other["cross_selected"]["dev"]["teacher"] = 0.9321
+    other["dev"]["dev"]["teacher"]["acc"] = 0.9456
+    (tmp_path / "mpnet" / "sst2.json").write_text(json.dumps(other))
+    rows = report.headline_table(tmp_path).splitlines()[2:]
+    assert [row.split(" | ")[0] for row in rows] == ["| SST-2", "| SST-2, mpnet teacher"]
+    assert rows[1].split(" | ")[2] == "93.2" and rows[0].split(" | ")[2] != "93.2"
+    full = report.results_table(tmp_path)
+    assert "| SST-2, mpnet teacher | 94.6 (" in full and "| SST-2, mpnet teacher | accuracy | 94.6 / 93.2 |" in full

@@ -13,7 +13,8 @@ and errors.json (the numbers).  Each rule's count among the student's errors sta
 rate among all dev examples, so that a kind over-represented among the mistakes stands out from
 one that is merely common.  Then the baseline's errors that the student fixed and the student's
 new ones, by the same rules: what distillation helps with (averaged over the seeds where
-`make seeds` ran).  The predictions are made here, from the run's saved models.
+`make seeds` ran).  The students' predictions are made here, from the run's saved models;
+the teacher's are those its record keeps.
 """
 import argparse
 import json
@@ -323,10 +324,17 @@ def predictions(run, task_key, split, d, device):
     for folder, name in students.items():
         loaded = {folder: distill.load_student(folder, device)}
         predicted[name] = distill.predict_all(loaded, None, split, task_key, device, d)[folder.name]
-    bert, wordpiece = distill.load_teacher(run / "teacher", len(data.TASKS[task_key].labels))
-    teacher = (bert.to(device).eval(), wordpiece)
-    predicted["teacher"] = distill.predict_all({}, teacher, split, task_key, device, d)["teacher"]
+    predicted["teacher"] = teacher_predictions(run / "teacher", d)
     return predicted, pairs
+
+
+def teacher_predictions(folder, d):
+    """The teacher's labels on dev split d as its record keeps them, from the evaluation whose
+    checkpoint it kept: no checkpoint is loaded, so a run whose teacher was put back by
+    tools/kept.py (its logits and record, without teacher.pt) is read like any other."""
+    record = files.read_json(Path(folder) / "metrics.json")
+    chosen = next(e for e in record["history"] if e["step"] == record["step"])
+    return np.array([int(c) for c in chosen["predictions"][d]])
 
 
 def main(argv=None):

@@ -20,6 +20,7 @@ import numpy as np
 
 import data
 import distill
+from machinery import checkpoints
 from machinery import files
 from tools import bench
 
@@ -376,42 +377,54 @@ def found_results(results_dir):
             if (Path(results_dir) / f"{k}.json").exists()}
 
 
+# `make <task> TEACHER=<name>` reports into results/<name>/ (the Makefile's RESULTS): its rows
+# follow the default teacher's in the tables, named by their teacher.
+def teacher_rows(results_dir):
+    """[(row name, task, results)]: every results/<task>.json, then every other named teacher's
+    results/<name>/<task>.json (the teachers of checkpoints.TEACHERS)."""
+    rows = [(data.TASKS[k].name, k, r) for k, r in found_results(results_dir).items()]
+    for teacher in checkpoints.TEACHERS:
+        for k, r in found_results(Path(results_dir) / teacher).items():
+            rows.append((f"{data.TASKS[k].name}, {teacher} teacher", k, r))
+    return rows
+
+
 def results_table(results_dir):
     """The results of docs/results.md and results/README.md: every results/<task>.json there is,
     in two tables.  The first is make's own run (seed 0), each model's checkpoint the best on all
     of dev, as papers report; the second is what a reader can trust: means over seeds,
     dev-selected beside cross-selected."""
-    found = found_results(results_dir)
+    found = teacher_rows(results_dir)
     fmt = lambda m: f"{100 * m['acc']:.1f}" + (f" (F1 {100 * m['f1']:.1f})" if "f1" in m else "")  # noqa: E731
     lines = ["| task (dev) | teacher (ours) | BiLSTM, labels only (ours) | distilled BiLSTM (ours) "
              "| Tang et al.: BiLSTM -> distilled (test) | TF replication |",
              "|---|---|---|---|---|---|"]
-    for task_key, r in found.items():
+    for label, task_key, r in found:
         teacher = r["configs"]["teacher"]["teacher"]
         for d, row in r["dev"].items():
-            name = data.TASKS[task_key].name + ("" if d == "dev" else f" {d.replace('dev_', '')}")
+            name = label + ("" if d == "dev" else f" {d.replace('dev_', '')}")
             theirs = d if task_key == "mnli" else task_key
             lines.append(f"| {name} | {fmt(row['teacher'])} ({teacher}) | {fmt(row['baseline'])} | "
                          f"{fmt(row['student'])} | {TANG[theirs]} | {REPLICATION[theirs]} |")
     lines += ["", "| task (dev) | score | teacher | BiLSTM, labels only | distilled BiLSTM | gain of distillation "
               "(95% interval) | seeds |", "|---|---|---|---|---|---|---|"]
-    for task_key, r in found.items():
-        lines.append(table_row(trust_cells(task_key, r)))
+    for label, task_key, r in found:
+        lines.append(table_row([label, *trust_cells(task_key, r)]))
     flattery = []
-    for task_key, r in found.items():
+    for label, task_key, r in found:
         seeds = r.get("seeds")
         if seeds and seeds["cross_selected"]:
             by = {who: 100 * (seeds["dev_selected"][f"{who}_mean"] - seeds["cross_selected"][f"{who}_mean"])
                   for who in ("student", "baseline")}
-            flattery.append(f"{data.TASKS[task_key].name} student {by['student']:+.1f}, baseline {by['baseline']:+.1f}")
+            flattery.append(f"{label} student {by['student']:+.1f}, baseline {by['baseline']:+.1f}")
     if flattery:
         lines += ["", "Choosing each checkpoint on all of dev flatters the mean over seeds by (points): "
                   + "; ".join(flattery) + "."]
-    lines += ["\n" + sentence for sentence in map(parts_sentence, found, found.values()) if sentence]
+    lines += ["\n" + sentence for sentence in (parts_sentence(*row) for row in found) if sentence]
     return "\n".join(lines)
 
 
-def parts_sentence(task_key, r):
+def parts_sentence(label, task_key, r):
     """For MRPC and QQP, whose score is the mean of accuracy and F1: the two apart, as in the
     second table (dev-selected / cross-selected, the BiLSTMs' figures means over seeds); None for
     the other tasks and where make seeds has not run."""
@@ -425,7 +438,7 @@ def parts_sentence(task_key, r):
     pair = lambda who, p: " / ".join(f"{100 * m[p]:.1f}" if m else "-" for m in kinds[who])    # noqa: E731
     cells = [f"{name}: accuracy {pair(who, 'acc')}, F1 {pair(who, 'f1')}" for who, name in
              (("teacher", "teacher"), ("baseline", "BiLSTM, labels only"), ("student", "distilled BiLSTM"))]
-    return (f"{data.TASKS[task_key].name}'s accuracy and F1 apart (dev-selected / cross-selected; the "
+    return (f"{label}'s accuracy and F1 apart (dev-selected / cross-selected; the "
             "BiLSTMs' figures are means over seeds): " + "; ".join(cells) + ".")
 
 
@@ -435,7 +448,7 @@ def table_row(cells):
 
 
 def trust_cells(task_key, r, kinds=("dev_selected", "cross_selected")):
-    """One task's row of the second table: each cell its kinds' figures, 'dev-selected /
+    """One task's row of the second table but its name: each cell its kinds' figures, 'dev-selected /
     cross-selected' by default ("-" where a run predates cross-selection); mean ± standard
     deviation over the seeds where make seeds ran, make's one run where not."""
     main = data.dev_splits(task_key)[0]
@@ -446,12 +459,12 @@ def trust_cells(task_key, r, kinds=("dev_selected", "cross_selected")):
     cell = lambda figures: " / ".join("-" if f is None else f for f in figures)     # noqa: E731
     of_one_run = lambda who: cell([pct(single[k][who]) if who in single[k] else None for k in kinds])   # noqa: E731
     if not seeds:
-        return [data.TASKS[task_key].name, score_name(task_key), *map(of_one_run, WHO), "-", "1"]
+        return [score_name(task_key), *map(of_one_run, WHO), "-", "1"]
     spread_of = lambda who: cell([f"{pct(seeds[k][who + '_mean'])} ± {pct(seeds[k][who + '_sd'])}"   # noqa: E731
                                   if seeds[k] else None for k in kinds])
     gain = cell([f"{100 * seeds[k]['gain_mean']:+.1f} ({100 * seeds[k]['gain_ci95'][0]:+.1f} to "
                  f"{100 * seeds[k]['gain_ci95'][1]:+.1f})" if seeds[k] else None for k in kinds])
-    return [data.TASKS[task_key].name, score_name(task_key), of_one_run("teacher"), spread_of("baseline"),
+    return [score_name(task_key), of_one_run("teacher"), spread_of("baseline"),
             spread_of("student"), gain, str(len(seeds["seeds"]))]
 
 
@@ -462,9 +475,9 @@ def headline_table(results_dir):
     lines = ["| task (dev) | score | teacher | BiLSTM, labels only | distilled BiLSTM | gain of distillation "
              "(95% interval) | seeds | Tang et al. (test, BERT-large teacher): BiLSTM -> distilled |",
              "|---|---|---|---|---|---|---|---|"]
-    for task_key, r in found_results(results_dir).items():
+    for label, task_key, r in teacher_rows(results_dir):
         theirs = data.dev_splits(task_key)[0] if task_key == "mnli" else task_key
-        lines.append(table_row([*trust_cells(task_key, r, kinds=("cross_selected",)), TANG[theirs]]))
+        lines.append(table_row([label, *trust_cells(task_key, r, kinds=("cross_selected",)), TANG[theirs]]))
     return "\n".join(lines)
 
 
@@ -499,13 +512,13 @@ def levers_table(results_dir, experiments_dir):
         if not side or not (results_dir / f"{task_key}.json").exists():
             continue
         made = files.read_json(results_dir / f"{task_key}.json")
-        lines.append(table_row([f"make {task_key}", "-", *trust_cells(task_key, made)[1:]]))
+        lines.append(table_row([f"make {task_key}", "-", *trust_cells(task_key, made)]))
         for path in side:
             r = files.read_json(path)
             if "configs" not in r:
                 raise ValueError(f"{path}: no 'configs'; expected what `python -m tools.report results` writes")
             lines.append(table_row([f"`{path.parent.relative_to(experiments_dir)}/`",
-                                    differences(r["configs"], made["configs"]), *trust_cells(task_key, r)[1:]]))
+                                    differences(r["configs"], made["configs"]), *trust_cells(task_key, r)]))
     head = ["| run | what it sets otherwise than make | score | teacher | BiLSTM, labels only | distilled BiLSTM "
             "| gain of distillation (95% interval) | seeds |", "|---|---|---|---|---|---|---|---|"]
     return "\n".join(head + lines) if lines else ""
