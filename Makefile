@@ -185,7 +185,7 @@ else
 # names the file they must equal: the student step checks it).
 $(RUNS)/%/teacher/metrics.json $(RUNS)/%/logits/train.npy $(RUNS)/%/logits/augmented.npy: \
   CHECK $(RUNS)/%/augmented.tsv
-	$(PY) -m tools.kept restore --kept $(KEPT) --run $(RUNS)/$*
+	$(PY) -m tools.kept restore --kept $(KEPT) --run $(RUNS)/$* --teacher $(TEACHER)
 endif
 
 $(RUNS)/%/augmented.tsv: CHECK

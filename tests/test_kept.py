@@ -14,12 +14,17 @@ FILES = kept.TEACHER_FILES + kept.LOGITS_FILES + ["glue/teacher/SST-2.tsv"]
 
 def finished_run(folder):
     """A run folder as make leaves it after the teacher, logits and eval steps (contents made up:
-    kept.py copies them, it reads none), with the teacher's checkpoint beside them."""
+    kept.py copies them, and reads only the teacher's name), with the teacher's checkpoint."""
     for i, name in enumerate(FILES):
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_text(f"{name} {i}\n")
+    (folder / "teacher" / "metrics.json").write_text(json.dumps({"config": {"teacher": "mpnet"}}))
     (folder / "teacher" / "teacher.pt").write_text("weights, too large to keep")
     return folder
+
+
+def restore(kept_folder, run, teacher="mpnet"):
+    kept.main(["restore", "--kept", kept_folder, "--run", run, "--teacher", teacher])
 
 
 def test_save_then_restore_gives_the_same_files(tmp_path):
@@ -28,11 +33,11 @@ def test_save_then_restore_gives_the_same_files(tmp_path):
     record = json.loads((tmp_path / "kept" / kept.RECORD).read_text())
     assert sorted(record["files"]) == sorted(FILES)          # the checkpoint is not kept
     assert not (tmp_path / "kept" / "teacher" / "teacher.pt").exists()
-    kept.main(["restore", "--kept", str(tmp_path / "kept"), "--run", str(tmp_path / "new")])
+    restore(str(tmp_path / "kept"), str(tmp_path / "new"))
     for name in FILES:
         assert files.fingerprint(tmp_path / "new" / name) == files.fingerprint(run / name), name
     # Again: the files are there already, identical, and stay.
-    kept.main(["restore", "--kept", str(tmp_path / "kept"), "--run", str(tmp_path / "new")])
+    restore(str(tmp_path / "kept"), str(tmp_path / "new"))
 
 
 def test_save_of_an_unfinished_run_names_the_missing_file(tmp_path):
@@ -47,7 +52,7 @@ def test_restore_refuses_a_changed_kept_file(tmp_path):
     kept.main(["save", "--run", str(run), "--out", str(tmp_path / "kept")])
     (tmp_path / "kept" / "logits" / "train.npy").write_text("edited by hand\n")
     with pytest.raises(SystemExit, match="train.npy: missing or changed"):
-        kept.main(["restore", "--kept", str(tmp_path / "kept"), "--run", str(tmp_path / "new")])
+        restore(str(tmp_path / "kept"), str(tmp_path / "new"))
     assert not (tmp_path / "new").exists()          # checked before anything is copied
 
 
@@ -56,10 +61,18 @@ def test_restore_never_replaces_a_different_file(tmp_path):
     kept.main(["save", "--run", str(run), "--out", str(tmp_path / "kept")])
     (run / "teacher" / "metrics.json").write_text("another teacher's record\n")
     with pytest.raises(SystemExit, match="metrics.json exists and differs"):
-        kept.main(["restore", "--kept", str(tmp_path / "kept"), "--run", str(run)])
+        restore(str(tmp_path / "kept"), str(run))
     assert (run / "teacher" / "metrics.json").read_text() == "another teacher's record\n"
 
 
 def test_restore_of_a_folder_save_never_wrote(tmp_path):
     with pytest.raises(SystemExit, match="kept.json: missing"):
-        kept.main(["restore", "--kept", str(tmp_path), "--run", str(tmp_path / "new")])
+        restore(str(tmp_path), str(tmp_path / "new"))
+
+
+def test_restore_refuses_another_teachers_files(tmp_path):
+    run = finished_run(tmp_path / "run")
+    kept.main(["save", "--run", str(run), "--out", str(tmp_path / "kept")])
+    with pytest.raises(SystemExit, match="teacher 'mpnet', not of 'minilm'"):
+        restore(str(tmp_path / "kept"), str(tmp_path / "new"), teacher="minilm")
+    assert not (tmp_path / "new").exists()

@@ -64,7 +64,9 @@ def save(args):
     out = Path(args.out)
     for name in names:
         copy_unless_different(Path(args.run) / name, out / name)
+    teacher = files.read_json(out / "teacher" / "metrics.json")["config"]["teacher"]
     record = {"run": str(args.run),
+              "teacher": teacher,
               "files": {name: files.fingerprint(out / name) for name in names},
               **files.provenance(args)}
     files.save_json(out / RECORD, record)
@@ -79,6 +81,9 @@ def restore(args):
         raise SystemExit(f"{kept / RECORD}: missing; expected a folder written by "
                          f"`make keep` (python -m tools.kept save)")
     record = files.read_json(kept / RECORD)
+    if record["teacher"] != args.teacher:
+        raise SystemExit(f"{kept} holds the files of teacher {record['teacher']!r}, not of "
+                         f"{args.teacher!r}: name the same teacher (make <task> TEACHER=...)")
     for name, made in record["files"].items():
         if not (kept / name).exists() or files.fingerprint(kept / name) != made:
             raise SystemExit(f"{kept / name}: missing or changed since `make keep` saved it "
@@ -98,6 +103,8 @@ def main(argv=None):
     c = commands.add_parser("restore", help="a kept folder's files into a run folder")
     c.add_argument("--kept", required=True, help="a folder written by save")
     c.add_argument("--run", required=True, help="the run folder to restore into")
+    c.add_argument("--teacher", required=True,
+                   help="the teacher the run is of (make's TEACHER): the kept one must be it")
     args = p.parse_args(argv)
     save(args) if args.cmd == "save" else restore(args)
 
