@@ -171,6 +171,9 @@ $(RUNS)/%/estimate.json: | $(INSTALLED) $(TEACHER_INSTALLED)
 # then trains the students on the same logits, in minutes where the teacher took hours.
 ifeq ($(KEPT),)
 $(RUNS)/%/teacher/metrics.json: CHECK | $(RUNS)/%/estimate.json $(TEACHER_INSTALLED)
+	@if [ -e $(RUNS)/$*/kept.json ]; then echo "make: $(RUNS)/$* holds a teacher put back from a kept \
+	folder ($(RUNS)/$*/kept.json), without its checkpoint: run make with that KEPT=<folder> again \
+	(or move $(RUNS)/$* away to train a teacher here)" >&2; exit 1; fi
 	$(PY) distill.py teacher --task $* $(DATA) --teacher $(TEACHER) --epochs $(TEACHER_EPOCHS_$*) \
 	  --sort-pool $(SORT_POOL) $(TEACHER_FLAGS) --limit $(LIMIT) --seed $(SEED) --out $(@D)
 
@@ -185,7 +188,7 @@ else
 # names the file they must equal: the student step checks it).
 $(RUNS)/%/teacher/metrics.json $(RUNS)/%/logits/train.npy $(RUNS)/%/logits/augmented.npy: \
   CHECK $(RUNS)/%/augmented.tsv
-	$(PY) -m tools.kept restore --kept $(KEPT) --run $(RUNS)/$* --teacher $(TEACHER)
+	$(PY) -m tools.kept restore --kept $(KEPT) --run $(RUNS)/$* --task $* --teacher $(TEACHER)
 endif
 
 $(RUNS)/%/augmented.tsv: CHECK
@@ -207,9 +210,11 @@ $(RUNS)/%/student/metrics.json: CHECK $(RUNS)/%/logits/train.npy $(RUNS)/%/logit
 $(RUNS)/%/baseline/metrics.json: CHECK
 	$(call baseline,$*,$(SEED),$(@D))
 
-# The student, the baseline and the teacher on dev, and their GLUE test files in glue/<name>/.
+# The student, the baseline and the teacher on dev, and their GLUE test files in glue/<name>/
+# (eval finds the teacher beside them, in teacher/; with KEPT it has no checkpoint there and
+# shows none: its dev figures and GLUE file are the kept ones).
 $(RUNS)/%/student/eval.json: $(RUNS)/%/student/metrics.json $(RUNS)/%/baseline/metrics.json $(RUNS)/%/teacher/metrics.json
-	$(PY) distill.py eval --run $(@D) $(RUNS)/$*/baseline $(DATA) $(if $(KEPT),,--teacher-dir $(RUNS)/$*/teacher) --errors 50 --submit $(RUNS)/$*/glue
+	$(PY) distill.py eval --run $(@D) $(RUNS)/$*/baseline $(DATA) --errors 50 --submit $(RUNS)/$*/glue
 
 # The last step writes $(RESULTS)/<task>/errors.md (the student's errors by kind, tools/errors.py),
 # $(RESULTS)/<task>.json and results/README.md; its stamp lives in $(RUNS),

@@ -84,18 +84,20 @@ def test_make_killed_at_random_with_other_settings_ends_as_an_unbroken_run(toy, 
         assert curves[0] == curves[1], name
 
 
-def test_students_made_again_from_kept_teacher_files_without_the_teacher(toy, shared_data, tmp_path):
+def test_students_made_again_from_kept_files_without_the_teacher(toy, shared_data, tmp_path):
     """`make keep` saves what the students need of the teacher (its logits and records); `make
     quick KEPT=<folder>` in a fresh runs folder, with the teacher's checkpoint gone from the
     machine, runs no teacher step and ends with the very students and report of the first run."""
     first = quick(toy, shared_data, tmp_path / "first", "QUICK_LIMIT=120")
     said = first.communicate()[0]
     assert first.returncode == 0, said[-3000:]
-    keep = subprocess.run(["make", "--no-print-directory", "keep", "TASK=sst2", f"RUNS={tmp_path}/first/quick",
-                           f"KEPT={tmp_path}/kept"], cwd=ROOT, capture_output=True, text=True)
+    keep = subprocess.run(["make", "--no-print-directory", "keep", "TASK=sst2",
+                           f"RUNS={tmp_path}/first/quick", f"KEPT={tmp_path}/kept"],
+                          cwd=ROOT, capture_output=True, text=True)
     assert keep.returncode == 0, keep.stdout[-3000:] + keep.stderr[-3000:]
-    (toy / "teacher").rename(toy / "gone")      # neither the pretrained nor the tuned teacher is left
-    second = quick(toy, shared_data, tmp_path / "second", "QUICK_LIMIT=120", f"KEPT={tmp_path}/kept")
+    (toy / "teacher").rename(toy / "gone")      # no teacher is left, pretrained or tuned
+    kept = f"KEPT={tmp_path}/kept"
+    second = quick(toy, shared_data, tmp_path / "second", "QUICK_LIMIT=120", kept)
     said = second.communicate()[0]
     assert second.returncode == 0, said[-3000:]
     assert "distill.py teacher" not in said and "distill.py logits" not in said
@@ -107,10 +109,17 @@ def test_students_made_again_from_kept_teacher_files_without_the_teacher(toy, sh
     reports = [json.loads((tmp_path / folder / "results" / "quick" / "sst2.json").read_text())
                for folder in ("first", "second")]
     assert reports[0]["dev"] == reports[1]["dev"]           # the teacher's, the students'
+    results = [tmp_path / folder / "results" / "quick" / "sst2" for folder in ("first", "second")]
     for who in ("teacher", "student", "baseline"):
-        glue = [tmp_path / folder / "results" / "quick" / "sst2" / "glue" / who / "SST-2.tsv"
-                for folder in ("first", "second")]
+        glue = [folder / "glue" / who / "SST-2.tsv" for folder in results]
         assert glue[0].read_text() == glue[1].read_text(), who
+    # The error analysis too: the teacher's predictions come from its record, not its checkpoint.
+    kinds = [json.loads((folder / "errors.json").read_text())["splits"] for folder in results]
+    assert kinds[0] == kinds[1]
+    # Without KEPT, make stops rather than train a teacher over the kept one.
+    again = quick(toy, shared_data, tmp_path / "second", "QUICK_LIMIT=120")
+    said = again.communicate()[0]
+    assert again.returncode != 0 and "put back from a kept folder" in said, said[-3000:]
 
 
 def dry_run(*settings):

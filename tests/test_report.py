@@ -315,4 +315,9 @@ def test_another_teachers_results_are_rows_of_their_own(tmp_path):
     assert [row.split(" | ")[0] for row in rows] == ["| SST-2", "| SST-2, mpnet teacher"]
     assert rows[1].split(" | ")[2] == "93.2" and rows[0].split(" | ")[2] != "93.2"
     full = report.results_table(tmp_path)
-    assert "| SST-2, mpnet teacher | 94.6 (" in full and "| SST-2, mpnet teacher | accuracy | 94.6 / 93.2 |" in full
+    assert "| SST-2, mpnet teacher | 94.6 (" in full
+    assert "| SST-2, mpnet teacher | accuracy | 94.6 / 93.2 |" in full
+    # The default teacher's results are results/<task>.json: a results/minilm/ is no second row.
+    (tmp_path / "minilm").mkdir()
+    (tmp_path / "minilm" / "sst2.json").write_text(json.dumps(made))
+    assert len(report.headline_table(tmp_path).splitlines()) == 2 + 2

@@ -332,9 +332,13 @@ def teacher_predictions(folder, d):
     """The teacher's labels on dev split d as its record keeps them, from the evaluation whose
     checkpoint it kept: no checkpoint is loaded, so a run whose teacher was put back by
     tools/kept.py (its logits and record, without teacher.pt) is read like any other."""
-    record = files.read_json(Path(folder) / "metrics.json")
-    chosen = next(e for e in record["history"] if e["step"] == record["step"])
-    return np.array([int(c) for c in chosen["predictions"][d]])
+    path = Path(folder) / "metrics.json"
+    record = files.read_json(path)
+    chosen = [e for e in record["history"] if e["step"] == record["step"] and "predictions" in e]
+    if not chosen:
+        raise SystemExit(f"{path}: no evaluation at its chosen step {record['step']} with the "
+                         f"teacher's predictions; expected the record of distill.py teacher")
+    return np.array([int(c) for c in chosen[0]["predictions"][d]])
 
 
 def main(argv=None):

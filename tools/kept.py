@@ -34,15 +34,18 @@ RECORD = "kept.json"
 
 def kept_files(run):
     """The files to keep of a finished run folder (paths relative to it), or a stop naming the
-    first that is missing: the teacher and logits steps must have finished."""
+    first that is missing: the teacher and logits steps must have finished, and the eval step,
+    which writes the teacher's GLUE test file."""
     run = Path(run)
-    names = TEACHER_FILES + LOGITS_FILES
-    names += sorted(str(p.relative_to(run)) for p in (run / "glue" / "teacher").glob("*.tsv"))
-    for name in names:
+    for name in TEACHER_FILES + LOGITS_FILES:
         if not (run / name).exists():
             raise SystemExit(f"{run / name}: missing; expected the finished teacher and logits "
-                             f"steps of `make <task>` there (and its eval, for glue/teacher/)")
-    return names
+                             f"steps of `make <task>` there")
+    glue = sorted(str(p.relative_to(run)) for p in (run / "glue" / "teacher").glob("*.tsv"))
+    if not glue:
+        raise SystemExit(f"{run / 'glue' / 'teacher'}: no GLUE test file of the teacher; expected "
+                         f"the finished eval step of `make <task>` there")
+    return TEACHER_FILES + LOGITS_FILES + glue
 
 
 def copy_unless_different(source, target):
@@ -64,9 +67,10 @@ def save(args):
     out = Path(args.out)
     for name in names:
         copy_unless_different(Path(args.run) / name, out / name)
-    teacher = files.read_json(out / "teacher" / "metrics.json")["config"]["teacher"]
+    teacher = files.read_json(out / "teacher" / "metrics.json")["config"]
     record = {"run": str(args.run),
-              "teacher": teacher,
+              "task": teacher["task"],
+              "teacher": teacher["teacher"],
               "files": {name: files.fingerprint(out / name) for name in names},
               **files.provenance(args)}
     files.save_json(out / RECORD, record)
@@ -74,24 +78,39 @@ def save(args):
     print(f"kept {len(names)} files ({megabytes:.1f} MB) of {args.run} in {out}")
 
 
+def check(kept, record, args):
+    """Stop, naming what differs, unless the kept files are whole and are those of the task,
+    the teacher and the augmented sentences of the run they are to be restored into."""
+    for key in ("task", "teacher"):
+        if record[key] != getattr(args, key):
+            raise SystemExit(f"{kept} holds the files of {key} {record[key]!r}, not of "
+                             f"{getattr(args, key)!r}: restore it into a run of the same {key}")
+    for name, made in record["files"].items():
+        if not (kept / name).exists() or files.fingerprint(kept / name) != made:
+            raise SystemExit(f"{kept / name}: missing or changed since `make keep` saved it "
+                             f"(its sha256 is in {kept / RECORD})")
+    # The augmented logits are rows of one augmented file: the run's, made again by augment.py,
+    # must be that file, or every row would meet another sentence's logits.
+    augmented = Path(args.run) / "augmented.tsv"
+    made = files.read_json(kept / "logits" / "augmented.json")["manifest"]["inputs"]["input"]
+    if augmented.exists() and files.fingerprint(augmented) != made:
+        raise SystemExit(f"{augmented} is not the file the kept augmented logits were made from "
+                         f"(sha256 {made['sha256'][:12]}...): make it with the kept run's "
+                         f"augmentation settings (make's SEED, LIMIT, N_ITER, AUGMENT_FLAGS)")
+
+
 def restore(args):
-    """Check each kept file against kept.json, then copy it into the run folder args.run."""
+    """Check the kept files (check), then copy them and kept.json into the run folder."""
     kept = Path(args.kept)
     if not (kept / RECORD).exists():
         raise SystemExit(f"{kept / RECORD}: missing; expected a folder written by "
                          f"`make keep` (python -m tools.kept save)")
     record = files.read_json(kept / RECORD)
-    if record["teacher"] != args.teacher:
-        raise SystemExit(f"{kept} holds the files of teacher {record['teacher']!r}, not of "
-                         f"{args.teacher!r}: name the same teacher (make <task> TEACHER=...)")
-    for name, made in record["files"].items():
-        if not (kept / name).exists() or files.fingerprint(kept / name) != made:
-            raise SystemExit(f"{kept / name}: missing or changed since `make keep` saved it "
-                             f"(its sha256 is in {kept / RECORD})")
-    copied = [name for name in record["files"]
+    check(kept, record, args)
+    copied = [name for name in [*record["files"], RECORD]
               if copy_unless_different(kept / name, Path(args.run) / name)]
-    print(f"{len(copied)} of {len(record['files'])} kept files of the teacher copied into "
-          f"{args.run} ({len(record['files']) - len(copied)} were there already)")
+    print(f"{len(copied)} of {len(record['files']) + 1} kept files of the teacher copied into "
+          f"{args.run} (the others were there already)")
 
 
 def main(argv=None):
@@ -103,10 +122,14 @@ def main(argv=None):
     c = commands.add_parser("restore", help="a kept folder's files into a run folder")
     c.add_argument("--kept", required=True, help="a folder written by save")
     c.add_argument("--run", required=True, help="the run folder to restore into")
+    c.add_argument("--task", required=True, help="the run's task: the kept teacher's must be it")
     c.add_argument("--teacher", required=True,
                    help="the teacher the run is of (make's TEACHER): the kept one must be it")
     args = p.parse_args(argv)
-    save(args) if args.cmd == "save" else restore(args)
+    if args.cmd == "save":
+        save(args)
+    else:
+        restore(args)
 
 
 if __name__ == "__main__":

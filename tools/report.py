@@ -158,13 +158,18 @@ def cmd_report(args):
     evaluations = {"teacher": steps["teacher"]["history"], "baseline": steps["baseline"]["curve"],
                    "student": steps["student"]["curve"]}
     kept = {who: e for who, e in evaluations.items() if all("predictions" in x for x in e)}   # older runs: none
-    gold = {d: data.load_split(args.task, d, steps["teacher"]["config"]["data_dir"]).label for d in dev}
+    # The student's data folder is this machine's (with KEPT the teacher ran on another).
+    data_dir = steps["student"]["config"]["data_dir"]
+    gold = {d: data.load_split(args.task, d, data_dir).label for d in dev}
     result["seeds"] = over_seeds(run, steps, args.task, gold[dev[0]])
     crossed = {d: {who: cross_selected_metrics(e, gold[d], args.task, d) for who, e in kept.items()} for d in dev}
     result["cross_selected"] = {d: {who: distill.score(m, args.task) for who, m in by.items()}
                                 for d, by in crossed.items()} if kept else None
     if kept and data.TASKS[args.task].metric == "f1":          # accuracy and F1 apart
         result["cross_selected_parts"] = crossed
+    if (run / "kept.json").exists():      # make <task> KEPT=...: the teacher's steps ran elsewhere
+        kept = read("kept.json")
+        result["teacher_and_logits_kept"] = {k: kept[k] for k in ("run", "command", "git_commit")}
     if (run / "make_wall.json").exists():        # written by results/sst2/run_make_sst2.sh
         result["make_wall"] = {k: v for k, v in read("make_wall.json").items()
                                if k.endswith("seconds") or k == "killed_at_batch"}
@@ -384,6 +389,8 @@ def teacher_rows(results_dir):
     results/<name>/<task>.json (the teachers of checkpoints.TEACHERS)."""
     rows = [(data.TASKS[k].name, k, r) for k, r in found_results(results_dir).items()]
     for teacher in checkpoints.TEACHERS:
+        if teacher == "minilm":         # the default: its results are results/<task>.json
+            continue
         for k, r in found_results(Path(results_dir) / teacher).items():
             rows.append((f"{data.TASKS[k].name}, {teacher} teacher", k, r))
     return rows
@@ -402,7 +409,8 @@ def results_table(results_dir):
     for label, task_key, r in found:
         teacher = r["configs"]["teacher"]["teacher"]
         for d, row in r["dev"].items():
-            name = label + ("" if d == "dev" else f" {d.replace('dev_', '')}")
+            split = "" if d == "dev" else f" {d.replace('dev_', '')}"
+            name = label.replace(data.TASKS[task_key].name, data.TASKS[task_key].name + split, 1)
             theirs = d if task_key == "mnli" else task_key
             lines.append(f"| {name} | {fmt(row['teacher'])} ({teacher}) | {fmt(row['baseline'])} | "
                          f"{fmt(row['student'])} | {TANG[theirs]} | {REPLICATION[theirs]} |")
@@ -448,9 +456,9 @@ def table_row(cells):
 
 
 def trust_cells(task_key, r, kinds=("dev_selected", "cross_selected")):
-    """One task's row of the second table but its name: each cell its kinds' figures, 'dev-selected /
-    cross-selected' by default ("-" where a run predates cross-selection); mean ± standard
-    deviation over the seeds where make seeds ran, make's one run where not."""
+    """One task's row of the second table but its name: each cell its kinds' figures,
+    'dev-selected / cross-selected' by default ("-" where a run predates cross-selection); mean ±
+    standard deviation over the seeds where make seeds ran, make's one run where not."""
     main = data.dev_splits(task_key)[0]
     seeds = r.get("seeds")
     single = {"dev_selected": {who: distill.score(r["dev"][main][who], task_key) for who in WHO},
@@ -477,7 +485,8 @@ def headline_table(results_dir):
              "|---|---|---|---|---|---|---|---|"]
     for label, task_key, r in teacher_rows(results_dir):
         theirs = data.dev_splits(task_key)[0] if task_key == "mnli" else task_key
-        lines.append(table_row([label, *trust_cells(task_key, r, kinds=("cross_selected",)), TANG[theirs]]))
+        cells = trust_cells(task_key, r, kinds=("cross_selected",))
+        lines.append(table_row([label, *cells, TANG[theirs]]))
     return "\n".join(lines)
 
 
@@ -517,8 +526,9 @@ def levers_table(results_dir, experiments_dir):
             r = files.read_json(path)
             if "configs" not in r:
                 raise ValueError(f"{path}: no 'configs'; expected what `python -m tools.report results` writes")
-            lines.append(table_row([f"`{path.parent.relative_to(experiments_dir)}/`",
-                                    differences(r["configs"], made["configs"]), *trust_cells(task_key, r)]))
+            changed = differences(r["configs"], made["configs"])
+            folder = f"`{path.parent.relative_to(experiments_dir)}/`"
+            lines.append(table_row([folder, changed, *trust_cells(task_key, r)]))
     head = ["| run | what it sets otherwise than make | score | teacher | BiLSTM, labels only | distilled BiLSTM "
             "| gain of distillation (95% interval) | seeds |", "|---|---|---|---|---|---|---|---|"]
     return "\n".join(head + lines) if lines else ""
