@@ -24,9 +24,9 @@ from pathlib import Path
 
 from machinery import files
 
-# The teacher's run, as `make <task>` leaves it in runs/<task>/: what the later steps read.
-TEACHER_FILES = ["teacher/metrics.json", "teacher/best.json", "teacher/config.json",
-                 "teacher/teacher.json"]
+# The teacher's run, as `make <task>` leaves it in runs/<task>/: what the later steps read of
+# it (the report and the error analysis read the teacher's record, teacher/metrics.json).
+TEACHER_FILES = ["teacher/metrics.json"]
 LOGITS_FILES = ["logits/train.npy", "logits/train.json",
                 "logits/augmented.npy", "logits/augmented.json"]
 RECORD = "kept.json"
