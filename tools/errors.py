@@ -31,6 +31,7 @@ import data
 import distill
 from machinery import files
 from machinery import flags
+from tools import report
 
 # ----------------------------------------------------------------------------------------------
 # The rules.  Each takes one dev example (its words, raw texts and gold label) and the task's
@@ -338,7 +339,7 @@ def teacher_predictions(folder, d):
     if not chosen:
         raise SystemExit(f"{path}: no evaluation at its chosen step {record['step']} with the "
                          f"teacher's predictions; expected the record of distill.py teacher")
-    return np.array([int(c) for c in chosen[0]["predictions"][d]])
+    return report.recorded_labels(chosen[0], d)
 
 
 def main(argv=None):

@@ -168,8 +168,8 @@ def cmd_report(args):
     if kept and data.TASKS[args.task].metric == "f1":          # accuracy and F1 apart
         result["cross_selected_parts"] = crossed
     if (run / "kept.json").exists():      # make <task> KEPT=...: the teacher's steps ran elsewhere
-        kept = read("kept.json")
-        result["teacher_and_logits_kept"] = {k: kept[k] for k in ("run", "command", "git_commit")}
+        record = read("kept.json")
+        result["teacher_and_logits_kept"] = {k: record[k] for k in ("run", "command", "git_commit")}
     if (run / "make_wall.json").exists():        # written by results/sst2/run_make_sst2.sh
         result["make_wall"] = {k: v for k, v in read("make_wall.json").items()
                                if k.endswith("seconds") or k == "killed_at_batch"}
@@ -292,6 +292,12 @@ def figures_block(results_dir, link="results/", tasks=tuple(data.TASKS)):
     return "\n\n".join(lines)
 
 
+def recorded_labels(evaluation, split):
+    """The labels an evaluation of a learning curve or a teacher's history predicted on a dev
+    split, kept in its record as a string of digits."""
+    return np.array([int(c) for c in evaluation["predictions"][split]])
+
+
 def cross_selected_metrics(evaluations, labels, task, split, seed=0):
     """Dev metrics no example of which helped choose the checkpoint they score: dev is split at
     random into two halves; the evaluation (of those made during training) with the best score
@@ -301,7 +307,7 @@ def cross_selected_metrics(evaluations, labels, task, split, seed=0):
     labels = np.asarray(labels)
     order = np.random.default_rng(seed).permutation(len(labels))
     halves = (order[:len(order) // 2], order[len(order) // 2:])
-    predictions = [np.array([int(c) for c in e["predictions"][split]]) for e in evaluations]
+    predictions = [recorded_labels(e, split) for e in evaluations]
     on = lambda rows, p: distill.metrics(task, p[rows], labels[rows])     # noqa: E731
     judged = []
     for pick, judge in (halves, halves[::-1]):
@@ -385,15 +391,21 @@ def found_results(results_dir):
 # `make <task> TEACHER=<name>` reports into results/<name>/ (the Makefile's RESULTS): its rows
 # follow the default teacher's in the tables, named by their teacher.
 def teacher_rows(results_dir):
-    """[(row name, task, results)]: every results/<task>.json, then every other named teacher's
-    results/<name>/<task>.json (the teachers of checkpoints.TEACHERS)."""
-    rows = [(data.TASKS[k].name, k, r) for k, r in found_results(results_dir).items()]
+    """[(teacher, task, results)]: every results/<task>.json (teacher None: the default), then
+    every other named teacher's results/<name>/<task>.json (checkpoints.TEACHERS)."""
+    rows = [(None, k, r) for k, r in found_results(results_dir).items()]
     for teacher in checkpoints.TEACHERS:
         if teacher == "minilm":         # the default: its results are results/<task>.json
             continue
-        for k, r in found_results(Path(results_dir) / teacher).items():
-            rows.append((f"{data.TASKS[k].name}, {teacher} teacher", k, r))
+        rows += [(teacher, k, r) for k, r in found_results(Path(results_dir) / teacher).items()]
     return rows
+
+
+def row_name(teacher, task_key, d="dev"):
+    """A table row's name: the task, its dev split where it has two (MNLI's matched and
+    mismatched), and the teacher where it is not the default one."""
+    name = data.TASKS[task_key].name + ("" if d == "dev" else f" {d.replace('dev_', '')}")
+    return name + (f", {teacher} teacher" if teacher else "")
 
 
 def results_table(results_dir):
@@ -406,29 +418,30 @@ def results_table(results_dir):
     lines = ["| task (dev) | teacher (ours) | BiLSTM, labels only (ours) | distilled BiLSTM (ours) "
              "| Tang et al.: BiLSTM -> distilled (test) | TF replication |",
              "|---|---|---|---|---|---|"]
-    for label, task_key, r in found:
+    for named, task_key, r in found:
         teacher = r["configs"]["teacher"]["teacher"]
         for d, row in r["dev"].items():
-            split = "" if d == "dev" else f" {d.replace('dev_', '')}"
-            name = label.replace(data.TASKS[task_key].name, data.TASKS[task_key].name + split, 1)
+            name = row_name(named, task_key, d)
             theirs = d if task_key == "mnli" else task_key
             lines.append(f"| {name} | {fmt(row['teacher'])} ({teacher}) | {fmt(row['baseline'])} | "
                          f"{fmt(row['student'])} | {TANG[theirs]} | {REPLICATION[theirs]} |")
     lines += ["", "| task (dev) | score | teacher | BiLSTM, labels only | distilled BiLSTM | gain of distillation "
               "(95% interval) | seeds |", "|---|---|---|---|---|---|---|"]
-    for label, task_key, r in found:
-        lines.append(table_row([label, *trust_cells(task_key, r)]))
+    for teacher, task_key, r in found:
+        lines.append(table_row([row_name(teacher, task_key), *trust_cells(task_key, r)]))
     flattery = []
-    for label, task_key, r in found:
+    for teacher, task_key, r in found:
         seeds = r.get("seeds")
         if seeds and seeds["cross_selected"]:
             by = {who: 100 * (seeds["dev_selected"][f"{who}_mean"] - seeds["cross_selected"][f"{who}_mean"])
                   for who in ("student", "baseline")}
-            flattery.append(f"{label} student {by['student']:+.1f}, baseline {by['baseline']:+.1f}")
+            flattery.append(f"{row_name(teacher, task_key)} student {by['student']:+.1f}, "
+                            f"baseline {by['baseline']:+.1f}")
     if flattery:
         lines += ["", "Choosing each checkpoint on all of dev flatters the mean over seeds by (points): "
                   + "; ".join(flattery) + "."]
-    lines += ["\n" + sentence for sentence in (parts_sentence(*row) for row in found) if sentence]
+    sentences = (parts_sentence(row_name(teacher, k), k, r) for teacher, k, r in found)
+    lines += ["\n" + sentence for sentence in sentences if sentence]
     return "\n".join(lines)
 
 
@@ -483,10 +496,10 @@ def headline_table(results_dir):
     lines = ["| task (dev) | score | teacher | BiLSTM, labels only | distilled BiLSTM | gain of distillation "
              "(95% interval) | seeds | Tang et al. (test, BERT-large teacher): BiLSTM -> distilled |",
              "|---|---|---|---|---|---|---|---|"]
-    for label, task_key, r in teacher_rows(results_dir):
+    for teacher, task_key, r in teacher_rows(results_dir):
         theirs = data.dev_splits(task_key)[0] if task_key == "mnli" else task_key
         cells = trust_cells(task_key, r, kinds=("cross_selected",))
-        lines.append(table_row([label, *cells, TANG[theirs]]))
+        lines.append(table_row([row_name(teacher, task_key), *cells, TANG[theirs]]))
     return "\n".join(lines)
 
 
