@@ -342,7 +342,7 @@ def cmd_student(args):
     optimizer = student_optimizer(model, args)
     # An interrupted run of these very settings and inputs goes on from its last evaluation,
     # with the weights, the optimizer's state and the random state it had there; a new run
-    # first removes an older run's best weights and their config.
+    # first sets an older run's best weights and their config aside (student.previous.pt).
     companions = [out / "student.pt", out / "best.json", out / "config.json"]
     resume = checkpoints.Resume(out / "last.pt", made, companions)
     state = resume.load(model=model, optimizer=optimizer) or new_student_state()

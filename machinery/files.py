@@ -478,22 +478,18 @@ def finished(path, made, what):
 
 
 def retire(path=None, companions=()):
-    """Before a step starts its outputs afresh: its old record moves to <name>.previous.json
-    (a finished run's curve and results are kept, but vouch for nothing) and the companions
-    (the old run's weights, config) are removed, each said on stderr."""
+    """Before a step starts its outputs afresh: its old record and the companions (the old
+    run's weights, config) move to <name>.previous<suffix>, each said on stderr.  The record
+    still shows the finished run's curve and results but vouches for nothing; the weights are
+    set aside, never deleted: they may be hours of a teacher, and a change to the code alone
+    (a new manifest) must not cost them.  An older .previous file of the same name is replaced."""
     # Under torchrun every rank comes here: the first to move a file says so, the others find
     # it gone.
-    if path is not None:
-        path = Path(path)
+    for old in map(Path, ([] if path is None else [path]) + list(companions)):
+        aside = old.with_name(old.stem + ".previous" + old.suffix)
         try:
-            path.replace(path.with_name(path.stem + ".previous" + path.suffix))
-            print(f"{path} -> {path.stem}.previous{path.suffix}: the old record, kept", file=sys.stderr)
-        except FileNotFoundError:
-            pass
-    for companion in map(Path, companions):
-        try:
-            companion.unlink()
-            print(f"{companion}: the old run's, removed", file=sys.stderr)
+            old.replace(aside)
+            print(f"{old} -> {aside.name}: the old run's, set aside", file=sys.stderr)
         except FileNotFoundError:
             pass
 

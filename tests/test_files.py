@@ -315,13 +315,14 @@ def test_a_kill_before_the_record_is_written_leaves_no_record_vouching(toy, monk
     assert np.array_equal(np.load(toy / "l.npy"), whole)
 
 
-def test_a_rerun_with_other_settings_keeps_the_finished_curve_and_drops_the_old_weights(toy, monkeypatch):
+def test_a_rerun_with_other_settings_keeps_the_finished_curve_and_sets_the_old_weights_aside(toy, monkeypatch):
     np.save(toy / "train.npy", toy_teacher_logits(toy, "train"))
     common = ["student", "--task", "sst2", "--data-dir", str(toy), "--train-logits", str(toy / "train.npy"),
               "--augmented", "", "--optimizer", "adam", "--hidden", "8", "--fc", "8", "--batch-size", "16",
               "--epochs", "1", "--evals-per-epoch", "2", "--out", str(toy / "s")]
     distill.main(common + ["--lr", "0.01"])
     finished = json.loads((toy / "s" / "metrics.json").read_text())
+    weights = (toy / "s" / "student.pt").read_bytes()
 
     def killed(self, k=1):
         raise KeyboardInterrupt
@@ -334,6 +335,7 @@ def test_a_rerun_with_other_settings_keeps_the_finished_curve_and_drops_the_old_
     assert not (toy / "s" / "metrics.json").exists()             # nothing vouches for the folder now
     assert json.loads((toy / "s" / "metrics.previous.json").read_text())["curve"] == finished["curve"]
     assert not (toy / "s" / "student.pt").exists()               # the old weights are not left beside
+    assert (toy / "s" / "student.previous.pt").read_bytes() == weights      # but set aside, whole
 
 
 # --- random kills and settings changes across a small chain ---------------------------
