@@ -67,6 +67,30 @@ def test_update_blocks_rewrites_between_the_markers_only(tmp_path):
         report.update_blocks(page, {"other": "x"})
 
 
+def test_goals_are_judged_on_the_figures_they_name(tmp_path):
+    """An experiment's goals.json: each goal's figure read from its results file (a difference
+    where it subtracts one), in points, met or not by its bound; a missing file is no verdict."""
+    report.files.save_json(tmp_path / "results" / "t.json", {
+        "cross_selected": {"dev": {"teacher": 0.94}},
+        "seeds": {"cross_selected": {"student_mean": 0.88, "gain_ci95": [0.035, 0.047]}}})
+    goals = [
+        {"goal": "teacher", "made_by": "make t", "results": "results/t.json",
+         "figure": "cross_selected.dev.teacher", "at_least": 93.0},
+        {"goal": "gap", "made_by": "make seeds", "results": "results/t.json",
+         "figure": "cross_selected.dev.teacher", "minus": "seeds.cross_selected.student_mean",
+         "at_most": 2.5},
+        {"goal": "interval", "made_by": "make seeds", "results": "results/t.json",
+         "figure": "seeds.cross_selected.gain_ci95.0", "above": 3.5},
+        {"goal": "other task", "made_by": "make u", "results": "results/u.json",
+         "figure": "cross_selected.dev.teacher", "at_least": 70.0}]
+    report.files.save_json(tmp_path / "goals.json", {"goals": goals})
+    rows = report.goals_table(tmp_path / "goals.json", tmp_path).splitlines()[2:]
+    assert rows == ["| teacher | `make t` | 94.00 | yes |",
+                    "| gap | `make seeds` | 6.00 | no |",
+                    "| interval | `make seeds` | 3.50 | no |",
+                    "| other task | `make u` | not measured: no results/u.json | not yet |"]
+
+
 def test_readme_table_is_cross_selected_beside_tang_et_al(tmp_path):
     """The README's one table: the cross-selected figures (means over seeds where make seeds ran,
     make's one run where not) and Tang et al.'s, marked as theirs."""

@@ -12,6 +12,7 @@ outside results/; `make readme` refreshes the other pages.  matplotlib is option
 the sweep keeps its numbers.
 """
 import argparse
+import operator
 import shutil
 import sys
 from pathlib import Path
@@ -564,6 +565,37 @@ def time_sentence(results_dir):
             "(`seconds` in [results/sst2.json](results/sst2.json); step by step in [docs/speed.md](docs/speed.md)).")
 
 
+BOUNDS = {"at_least": operator.ge, "above": operator.gt, "at_most": operator.le}
+
+
+def goals_table(goals_file, root):
+    """The goals an experiment's page sets (its goals.json), each beside the figure measured in
+    results/ and whether it is met: the page's verdicts come from the numbers, never typed.  A
+    goal names its results file, the figure (a dotted path into that JSON, in fractions), an
+    optional figure to subtract from it, and its bound (at_least, above or at_most, in points)."""
+    rows = ["| goal | made by | measured | met |", "|---|---|---|---|"]
+    for goal in files.read_json(goals_file)["goals"]:
+        path = Path(root) / goal["results"]
+        measured, met = f"not measured: no {goal['results']}", "not yet"
+        if path.exists():
+            value = 100 * dotted(files.read_json(path), goal["figure"])
+            if "minus" in goal:
+                value -= 100 * dotted(files.read_json(path), goal["minus"])
+            value = round(value, 9)         # 100 * 0.035 is 3.5000000000000004 in floats
+            measured = f"{value:.2f}"
+            bound = next(b for b in BOUNDS if b in goal)
+            met = "yes" if BOUNDS[bound](value, goal[bound]) else "no"
+        rows.append(f"| {goal['goal']} | `{goal['made_by']}` | {measured} | {met} |")
+    return "\n".join(rows)
+
+
+def dotted(record, figure):
+    """record["a"]["b"][0] for figure "a.b.0"."""
+    for key in figure.split("."):
+        record = record[int(key)] if isinstance(record, list) else record[key]
+    return record
+
+
 # ----------------------------------------------------------------------------------------------
 # The pages' generated blocks.  A page holds each between <!-- name:begin --> and <!-- name:end -->;
 # `make readme` (python -m tools.report readme) writes them all from results/ and experiments/,
@@ -591,6 +623,9 @@ def generated_blocks(root=ROOT):
         last = results / "sst2.json"
         pages["docs/speed.md"]["bench"] = bench.tables(files.read_json(results / "bench.json"),
                                                        files.read_json(last) if last.exists() else None)
+    for goals in sorted(experiments.glob("*/goals.json")):
+        page = goals.parent / "README.md"
+        pages.setdefault(str(page.relative_to(root)), {})["goals"] = goals_table(goals, root)
     if (experiments / "sst2" / "levers" / "levers.json").exists():
         pages["docs/speed.md"]["levers"] = speed_levers_table(experiments / "sst2" / "levers" / "levers.json")
     return {page: blocks for page, blocks in pages.items() if blocks}
