@@ -315,7 +315,7 @@ def test_a_kill_before_the_record_is_written_leaves_no_record_vouching(toy, monk
     assert np.array_equal(np.load(toy / "l.npy"), whole)
 
 
-def test_a_rerun_with_other_settings_keeps_the_finished_curve_and_sets_the_old_weights_aside(toy, monkeypatch):
+def test_a_rerun_with_other_settings_keeps_the_old_curve_and_weights_aside(toy, monkeypatch):
     np.save(toy / "train.npy", toy_teacher_logits(toy, "train"))
     common = ["student", "--task", "sst2", "--data-dir", str(toy), "--train-logits", str(toy / "train.npy"),
               "--augmented", "", "--optimizer", "adam", "--hidden", "8", "--fc", "8", "--batch-size", "16",
