@@ -322,7 +322,10 @@ def cmd_student(args):
         return
     check_logits_sources(args)     # before any old output is touched
     files.writable(out)
-    files.retire(out / "metrics.json")
+    # A finished run of other settings or inputs: its record, weights, config and vocabulary
+    # are set aside (metrics.previous.json, student.previous.pt, ...).
+    companions = [out / "student.pt", out / "best.json", out / "config.json"]
+    files.retire(out / "metrics.json", companions + [out / "vocab.txt"])
     device = parallel.setup(args.device)     # under torchrun: this process's device
     master = parallel.rank() == 0
     # The vocabulary: every word of the task's files; pretrained vectors for the words that have
@@ -342,11 +345,10 @@ def cmd_student(args):
     optimizer = student_optimizer(model, args)
     # An interrupted run of these very settings and inputs goes on from its last evaluation,
     # with the weights, the optimizer's state and the random state it had there; a new run
-    # first sets an older run's best weights and their config aside (student.previous.pt).
-    companions = [out / "student.pt", out / "best.json", out / "config.json"]
+    # first removes what an unfinished older run left.
     resume = checkpoints.Resume(out / "last.pt", made, companions)
     state = resume.load(model=model, optimizer=optimizer) or new_student_state()
-    if master:      # once an older run's weights are gone: never a new vocabulary beside them
+    if master:      # once an older run's weights are out of the way: never beside its vocabulary
         vocab.save(out / "vocab.txt")
     train_student(model, optimizer, state, examples, dev, device, args, resume)
     if master:
@@ -456,7 +458,11 @@ def cmd_teacher(args):
         print(f"{out} is trained from these settings and inputs: nothing to do")
         return
     files.writable(out)
-    files.retire(out / "metrics.json")
+    # A finished run of other settings or inputs: its record, weights and config are set
+    # aside (metrics.previous.json, teacher.previous.pt, ...), never deleted.
+    companions = [out / "teacher.pt", out / "best.json", out / "config.json",
+                  out / checkpoints.TEACHER_RECORD]
+    files.retire(out / "metrics.json", companions)
     train = data.head(data.load_split(args.task, "train", args.data_dir), args.limit)
     # The pretrained BERT with a classifier for the task's labels (new unless the checkpoint
     # has one of that size).
@@ -464,8 +470,6 @@ def cmd_teacher(args):
     optimizer = teacher_optimizer(model, args)
     schedule = warmup_then_decay(optimizer, len(train), args)
     # An interrupted run of these very settings and inputs goes on from its last evaluation.
-    companions = [out / "teacher.pt", out / "best.json", out / "config.json",
-                  out / checkpoints.TEACHER_RECORD]
     resume = checkpoints.Resume(out / "last.pt", made, companions)
     fresh = {"epoch": 0, "batch": 0, "step": 0, "best": None, "history": [], "seconds": 0.0}
     state = resume.load(model=model, optimizer=optimizer, schedule=schedule) or fresh

@@ -542,9 +542,9 @@ class Resume:
     def load(self, **parts):
         """The saved state, with every part (name -> object with a state_dict) and torch's
         random state restored, when last.pt holds a run of the same manifest; None otherwise
-        (a different run is said and set aside), when the companions, an older run's best
-        weights, are set aside as <name>.previous: a run that starts afresh never ends beside
-        them."""
+        (a different run is said and set aside), when the companions, an unfinished older
+        run's best weights, are removed (a finished run's were set aside with its record): a
+        run that starts afresh never ends beside them."""
         saved = self.matching()
         if saved is None:
             files.retire(companions=self.companions)

@@ -478,20 +478,34 @@ def finished(path, made, what):
 
 
 def retire(path=None, companions=()):
-    """Before a step starts its outputs afresh: its old record and the companions (the old
-    run's weights, config) move to <name>.previous<suffix>, each said on stderr.  The record
-    still shows the finished run's curve and results but vouches for nothing; the weights are
-    set aside, never deleted: they may be hours of a teacher, and a change to the code alone
-    (a new manifest) must not cost them.  An older .previous file of the same name is replaced."""
+    """Before a step starts its outputs afresh.  A finished run's record (path) and its
+    companions (its weights, config) move to <name>.previous<suffix>, each said on stderr: the
+    record still shows the run's curve and results but vouches for nothing, and the weights are
+    kept, since they may be hours of a teacher that an edit to the code alone (a new manifest)
+    must not cost; an older .previous file of the same name is replaced.  Without a record to
+    vouch for them (path None: an unfinished run's), the companions are removed."""
     # Under torchrun every rank comes here: the first to move a file says so, the others find
     # it gone.
-    for old in map(Path, ([] if path is None else [path]) + list(companions)):
-        aside = old.with_name(old.stem + ".previous" + old.suffix)
-        try:
-            old.replace(aside)
-            print(f"{old} -> {aside.name}: the old run's, set aside", file=sys.stderr)
-        except FileNotFoundError:
-            pass
+    if path is None:
+        for companion in map(Path, companions):
+            if companion.exists():
+                companion.unlink(missing_ok=True)
+                print(f"{companion}: an unfinished run's, removed", file=sys.stderr)
+        return
+    if set_aside(Path(path)):
+        for companion in map(Path, companions):
+            set_aside(companion)
+
+
+def set_aside(old):
+    """Move old to <name>.previous<suffix>, saying so; False when there is no old."""
+    aside = old.with_name(old.stem + ".previous" + old.suffix)
+    try:
+        old.replace(aside)
+    except FileNotFoundError:
+        return False
+    print(f"{old} -> {aside.name}: the old run's, set aside", file=sys.stderr)
+    return True
 
 
 def writable(folder):

@@ -316,6 +316,9 @@ def test_a_kill_before_the_record_is_written_leaves_no_record_vouching(toy, monk
 
 
 def test_a_rerun_with_other_settings_keeps_the_old_curve_and_weights_aside(toy, monkeypatch):
+    """A finished run's record and weights are set aside by a rerun of other settings; the
+    weights of a rerun killed before it finished are removed by the next, never set aside over
+    the finished run's."""
     np.save(toy / "train.npy", toy_teacher_logits(toy, "train"))
     common = ["student", "--task", "sst2", "--data-dir", str(toy), "--train-logits", str(toy / "train.npy"),
               "--augmented", "", "--optimizer", "adam", "--hidden", "8", "--fc", "8", "--batch-size", "16",
@@ -334,8 +337,21 @@ def test_a_rerun_with_other_settings_keeps_the_old_curve_and_weights_aside(toy, 
     monkeypatch.undo()
     assert not (toy / "s" / "metrics.json").exists()             # nothing vouches for the folder now
     assert json.loads((toy / "s" / "metrics.previous.json").read_text())["curve"] == finished["curve"]
-    assert not (toy / "s" / "student.pt").exists()               # the old weights are not left beside
+    assert not (toy / "s" / "student.pt").exists()               # not under the new run's name
     assert (toy / "s" / "student.previous.pt").read_bytes() == weights      # but set aside, whole
+    real_json = files.save_json
+
+    def save_json(path, obj):
+        if Path(path).name == "config.json":           # the unfinished run's student.pt is written
+            raise KeyboardInterrupt
+        real_json(path, obj)
+    monkeypatch.setattr(files, "save_json", save_json)
+    with pytest.raises(KeyboardInterrupt):
+        distill.main(common + ["--lr", "0.002"])
+    monkeypatch.undo()
+    assert (toy / "s" / "student.pt").exists()
+    distill.main(common + ["--lr", "0.003"])
+    assert (toy / "s" / "student.previous.pt").read_bytes() == weights
 
 
 # --- random kills and settings changes across a small chain ---------------------------

@@ -82,13 +82,20 @@ def test_goals_are_judged_on_the_figures_they_name(tmp_path):
         {"goal": "interval", "made_by": "make seeds", "results": "results/t.json",
          "figure": "seeds.cross_selected.gain_ci95.0", "above": 3.5},
         {"goal": "other task", "made_by": "make u", "results": "results/u.json",
-         "figure": "cross_selected.dev.teacher", "at_least": 70.0}]
+         "figure": "cross_selected.dev.teacher", "at_least": 70.0},
+        {"goal": "seeds not run", "made_by": "make seeds", "results": "results/t.json",
+         "figure": "seeds.dev_selected.gain_mean", "at_least": 1.0}]
     report.files.save_json(tmp_path / "goals.json", {"goals": goals})
     rows = report.goals_table(tmp_path / "goals.json", tmp_path).splitlines()[2:]
     assert rows == ["| teacher | `make t` | 94.00 | yes |",
                     "| gap | `make seeds` | 6.00 | no |",
                     "| interval | `make seeds` | 3.50 | no |",
-                    "| other task | `make u` | not measured: no results/u.json | not yet |"]
+                    "| other task | `make u` | not measured: no results/u.json | not yet |",
+                    "| seeds not run | `make seeds` | not measured: no seeds.dev_selected.gain_mean "
+                    "in results/t.json | not yet |"]
+    report.files.save_json(tmp_path / "goals.json", {"goals": [{**goals[0], "at_most": 1.0}]})
+    with pytest.raises(ValueError, match="goals.json: the goal 'teacher' needs .* one of"):
+        report.goals_table(tmp_path / "goals.json", tmp_path)
 
 
 def test_readme_table_is_cross_selected_beside_tang_et_al(tmp_path):

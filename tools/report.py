@@ -572,21 +572,36 @@ def goals_table(goals_file, root):
     """The goals an experiment's page sets (its goals.json), each beside the figure measured in
     results/ and whether it is met: the page's verdicts come from the numbers, never typed.  A
     goal names its results file, the figure (a dotted path into that JSON, in fractions), an
-    optional figure to subtract from it, and its bound (at_least, above or at_most, in points)."""
+    optional figure to subtract from it, and one bound (at_least, above or at_most, in points)."""
     rows = ["| goal | made by | measured | met |", "|---|---|---|---|"]
     for goal in files.read_json(goals_file)["goals"]:
-        path = Path(root) / goal["results"]
+        bounds = [b for b in BOUNDS if b in goal]
+        missing = [k for k in ("goal", "made_by", "results", "figure") if k not in goal]
+        if missing or len(bounds) != 1:
+            raise ValueError(f"{goals_file}: the goal {goal.get('goal')!r} needs goal, made_by, "
+                             f"results, figure and one of {', '.join(BOUNDS)}")
         measured, met = f"not measured: no {goal['results']}", "not yet"
+        path = Path(root) / goal["results"]
         if path.exists():
-            value = 100 * dotted(files.read_json(path), goal["figure"])
-            if "minus" in goal:
-                value -= 100 * dotted(files.read_json(path), goal["minus"])
-            value = round(value, 9)         # 100 * 0.035 is 3.5000000000000004 in floats
-            measured = f"{value:.2f}"
-            bound = next(b for b in BOUNDS if b in goal)
-            met = "yes" if BOUNDS[bound](value, goal[bound]) else "no"
+            value = figure_of(files.read_json(path), goal)
+            if value is None:           # make <task> ran, make seeds not yet
+                measured = f"not measured: no {goal['figure']} in {goal['results']}"
+            else:
+                measured = f"{value:.2f}"
+                met = "yes" if BOUNDS[bounds[0]](value, goal[bounds[0]]) else "no"
         rows.append(f"| {goal['goal']} | `{goal['made_by']}` | {measured} | {met} |")
     return "\n".join(rows)
+
+
+def figure_of(record, goal):
+    """A goal's figure in points (less its `minus` figure), None where the record lacks it."""
+    try:
+        value = 100 * dotted(record, goal["figure"])
+        if "minus" in goal:
+            value -= 100 * dotted(record, goal["minus"])
+    except (KeyError, IndexError, TypeError):
+        return None
+    return round(value, 9)          # 100 * 0.035 is 3.5000000000000004 in floats
 
 
 def dotted(record, figure):
