@@ -91,8 +91,8 @@ def test_goals_are_judged_on_the_figures_they_name(tmp_path):
                     "| gap | `make seeds` | 6.00 | no |",
                     "| interval | `make seeds` | 3.50 | no |",
                     "| other task | `make u` | not measured: no results/u.json | not yet |",
-                    "| seeds not run | `make seeds` | not measured: no seeds.dev_selected.gain_mean "
-                    "in results/t.json | not yet |"]
+                    "| seeds not run | `make seeds` | not measured: no "
+                    "seeds.dev_selected.gain_mean in results/t.json | not yet |"]
     report.files.save_json(tmp_path / "goals.json", {"goals": [{**goals[0], "at_most": 1.0}]})
     with pytest.raises(ValueError, match="goals.json: the goal 'teacher' needs .* one of"):
         report.goals_table(tmp_path / "goals.json", tmp_path)
