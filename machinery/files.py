@@ -488,9 +488,11 @@ def retire(path=None, companions=()):
     # it gone.
     if path is None:
         for companion in map(Path, companions):
-            if companion.exists():
-                companion.unlink(missing_ok=True)
-                print(f"{companion}: an unfinished run's, removed", file=sys.stderr)
+            try:
+                companion.unlink()
+            except FileNotFoundError:
+                continue
+            print(f"{companion}: an unfinished run's, removed", file=sys.stderr)
         return
     if set_aside(Path(path)):
         for companion in map(Path, companions):
